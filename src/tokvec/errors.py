@@ -1,0 +1,39 @@
+"""The one error type tokvec raises for bad input, and how it names the culprit.
+
+Every problem a user can cause (a missing file, a malformed line, a nonsense flag value) is raised
+as :class:`TokvecError`. The CLI turns it into one line on stderr and a non-zero exit; library
+users catch it like any exception.
+
+>>> str(TokvecError("expected 3 fields, got 2", path="pairs.tsv", line=7))
+'pairs.tsv:7: expected 3 fields, got 2'
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class TokvecError(Exception):
+    """A user-facing error: bad input, a bad option, or a file that cannot be used."""
+
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None,
+                 line: int | None = None) -> None:
+        self.message = message
+        self.path = None if path is None else os.fspath(path)
+        self.line = line
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = self.path or ""
+        if where and self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}" if where else self.message
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`TokvecError` with ``message`` unless ``condition`` holds.
+
+    >>> check(3 > 0, "dim must be positive")
+    """
+    if not condition:
+        raise TokvecError(message)
