@@ -1,0 +1,83 @@
+"""``tokvec evaluate``: word similarity, analogies and (contextual models) WiC polysemy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import TokvecError
+from ..evaluation import ANALOGY_RESTRICT, evaluate_vectors
+from ..modeldir import load_model, update_metrics
+from .common import positive_int, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate", help="evaluate a model on similarity, analogy and WiC files",
+        description="Spearman on word-pair files (word1 TAB word2 TAB score), 3CosAdd accuracy "
+                    "on Google-format analogy files, and AUC on WiC-style files. Results are "
+                    "printed and merged into MODEL/metrics.json.")
+    p.add_argument("model", help="model directory")
+    p.add_argument("--similarity", nargs="+", default=[], metavar="FILE",
+                   help="word-pair similarity file(s)")
+    p.add_argument("--analogy", nargs="+", default=[], metavar="FILE",
+                   help="analogy file(s) in the Google format")
+    p.add_argument("--wic", nargs="+", default=[], metavar="FILE",
+                   help="WiC-style file(s): label TAB word TAB sentence1 TAB sentence2")
+    p.add_argument("--restrict", type=positive_int, default=ANALOGY_RESTRICT,
+                   help=f"analogies search the N most frequent words (default {ANALOGY_RESTRICT})")
+    p.add_argument("--case-sensitive", action="store_true",
+                   help="match words exactly (default: case-insensitive, as gensim)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-save", action="store_true", help="do not write metrics.json")
+    p.set_defaults(func=_evaluate)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    if not (args.similarity or args.analogy or args.wic):
+        raise TokvecError("give at least one of --similarity, --analogy, --wic")
+    stems = [Path(f).stem for f in (*args.similarity, *args.analogy, *args.wic)]
+    if len(set(stems)) != len(stems):
+        raise TokvecError("two input files share a name; results are keyed by file name")
+    for f in (*args.similarity, *args.analogy, *args.wic):
+        if not Path(f).is_file():
+            raise TokvecError("no such file", path=f)
+    model: Any = load_model(args.model)
+    results: dict[str, Any] = {}
+    if args.similarity or args.analogy:
+        vectors = getattr(model, "vectors", None)
+        if vectors is None:
+            raise TokvecError("similarity and analogy need static word vectors; this model "
+                              f"is {model.config.get('kind')!r}", path=args.model)
+        results.update(evaluate_vectors(vectors, args.similarity, args.analogy,
+                                        restrict=args.restrict,
+                                        case_insensitive=not args.case_sensitive))
+    if args.wic:
+        from ..contextual.wic import evaluate_wic
+
+        for f in args.wic:
+            results[Path(f).stem] = evaluate_wic(model, f)
+    if not args.no_save:
+        update_metrics(args.model, results)
+    if args.json:
+        print_json(results)
+    else:
+        _print_table(results)
+    return 0
+
+
+def _print_table(results: dict[str, Any]) -> None:
+    for name, r in results.items():
+        if "spearman" in r:
+            line = (f"{name:<24} spearman {r['spearman']:.4f}   pairs {r['pairs']}"
+                    f"   oov {r['oov']}")
+        elif "accuracy_covered" in r:
+            line = (f"{name:<24} accuracy {100 * r['accuracy']:.2f}%   covered-only "
+                    f"{100 * r['accuracy_covered']:.2f}%   ({r['covered']}/{r['questions']} "
+                    "answerable)")
+        else:
+            line = (f"{name:<24} auc {r['auc']:.4f}   accuracy {r['accuracy']:.4f}"
+                    f"   pairs {r['pairs']}")
+        sys.stdout.write(line + "\n")
