@@ -1,0 +1,7 @@
+"""``python -m tokvec.cli``: the tokvec command line."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
