@@ -47,19 +47,20 @@ def register_kind(kind: str, loader: Callable[[Path, dict[str, Any]], Any]) -> N
     _LOADERS[kind] = loader
 
 
-_MODEL_MODULES = ("static_model", "contextual", "classify")
+# Which module registers each kind: only that one is imported, so loading a static model does
+# not pay for importing torch.
+KIND_MODULES = {"static": "static_model", "bert": "contextual", "bilstm": "contextual",
+                "hf": "contextual", "classifier": "classify"}
 
 
-def _ensure_loaders() -> None:
-    """Import the model modules, whose import registers their kinds."""
+def _ensure_loader(kind: str) -> None:
+    """Import the module whose import registers ``kind`` (if it is not registered yet)."""
     import importlib
 
-    for name in _MODEL_MODULES:
-        try:
-            importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
+    module = KIND_MODULES.get(kind)
+    if kind in _LOADERS or module is None:
+        return
+    importlib.import_module(f"{__package__}.{module}")
 
 
 def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
@@ -105,12 +106,13 @@ def safe_member(directory: Path, name: str, source: Path | None = None) -> Path:
 
 def load_model(directory: str | os.PathLike[str]) -> Any:
     """Load any tokvec model directory (or HuggingFace BERT checkpoint) by its config's kind."""
-    _ensure_loaders()
     cfg = read_config(directory)
     kind = cfg.get("kind")
+    if isinstance(kind, str):
+        _ensure_loader(kind)
     loader = _LOADERS.get(kind) if isinstance(kind, str) else None
     if loader is None:
-        known = ", ".join(sorted(_LOADERS))
+        known = ", ".join(sorted(set(_LOADERS) | set(KIND_MODULES)))
         raise TokvecError(f"unknown model kind {kind!r} (known: {known})",
                           path=Path(directory) / CONFIG)
     return loader(Path(directory), cfg)

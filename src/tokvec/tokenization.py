@@ -270,7 +270,10 @@ class Tokenizer:
     def vocabulary(self) -> Vocabulary:
         """The vocabulary in id order, with training counts where known."""
         size = self.hf.get_vocab_size()
-        tokens = [self.hf.id_to_token(i) for i in range(size)]
+        tokens = [""] * size
+        for token, index in self.hf.get_vocab().items():
+            if index < size:
+                tokens[index] = token
         counts = self.counts if self.counts is not None and len(self.counts) == size else None
         return Vocabulary(tokens, counts, DEFAULT_SPECIALS)
 
