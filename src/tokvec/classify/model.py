@@ -1,0 +1,303 @@
+"""A trained classifier on disk and in memory: :class:`TaskModel` (load, predict, evaluate, save).
+
+::
+
+    task/
+      config.json              kind "classifier": head, labels, window, network shape, training
+      tokenizer.json           the task's tokenizer (base vocabulary plus added training words)
+      tokenizer_config.json
+      embeddings.safetensors   static heads: "embeddings", the |V| x d token table
+      head.safetensors         every other weight (torch state-dict names; the bigram table is
+                               "bigram_embed.weight")
+      encoder/                 encoder head: the fine-tuned contextual model, self-contained
+      metrics.json             dev (and test) results of the kept (best) weights
+      training.jsonl           header (data, class balance), one line per epoch, a closing line
+
+>>> import tempfile
+>>> from tokvec.classify import FinetuneConfig, finetune
+>>> d = tempfile.mkdtemp()
+>>> _ = open(d + "/t.tsv", "w").write("pos\\tgood fun\\nneg\\tbad dull\\n" * 8)
+>>> m = finetune("none", d + "/task", d + "/t.tsv", d + "/t.tsv",
+...              config=FinetuneConfig(dim=8, epochs=30, lr=0.05), log=None)
+>>> TaskModel.load(d + "/task").predict(["good fun", "bad dull"])
+['pos', 'neg']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.numpy import save_file
+from torch import nn
+
+from ..atomic import atomic_dir, write_json
+from ..errors import TokvecError
+from ..modeldir import (
+    CONFIG,
+    EMBEDDINGS,
+    METRICS,
+    base_config,
+    load_tensors,
+    read_config,
+    register_kind,
+    safe_member,
+)
+from ..tokenization import CONFIG_NAME as TOKENIZER_CONFIG
+from ..tokenization import TOKENIZER_NAME, Tokenizer
+from .data import LabelledData, read_labelled
+from .features import Encoded, Featurizer, pad
+from .heads import Batch, EncoderClassifier, StaticClassifier
+from .metrics import classification_report
+
+KIND = "classifier"
+HEAD_FILE = "head.safetensors"
+ENCODER_DIR = "encoder"
+_EMBED_NAMES = {"embed.weight": "embeddings"}
+
+
+class TaskModel:
+    """A classifier: featurizer (tokenizer + window), network and label names."""
+
+    def __init__(self, network: nn.Module, featurizer: Featurizer, labels: Sequence[str],
+                 config: dict[str, Any], contextual: Any = None) -> None:
+        self.network = network
+        self.featurizer = featurizer
+        self.labels = list(labels)
+        self.config = config
+        self.contextual = contextual
+        self.device = torch.device("cpu")
+        self.metrics: dict[str, Any] = {}
+        self._file_cache: dict[str, bytes] = {}
+
+    # ----- construction ---------------------------------------------------------------------
+    @classmethod
+    def build(cls, start: Any, labels: Sequence[str], cfg: Any) -> TaskModel:
+        """A fresh network over a :class:`~tokvec.classify.base.Start` for ``cfg`` (resolved)."""
+        options = cfg.head_options()
+        if start.kind == "contextual":
+            ctx = start.contextual
+            max_len = int(ctx.max_len) if cfg.max_len is None else int(cfg.max_len)
+            if max_len > int(ctx.max_len):
+                raise TokvecError(f"--max-len {max_len} exceeds the model's window of "
+                                  f"{ctx.max_len} tokens")
+            featurizer = Featurizer(ctx.tokenizer, max_len, 0, special_tokens=True)
+            network: nn.Module = EncoderClassifier(ctx.module, int(ctx.d_model), len(labels),
+                                                   options["pool"], cfg.dropout)
+            d_model = int(ctx.d_model)
+        else:
+            buckets = cfg.buckets if cfg.bigrams else 0
+            featurizer = Featurizer(start.tokenizer, cfg.max_len, buckets)
+            network = StaticClassifier(cfg.head, torch.from_numpy(start.embeddings),
+                                       len(labels), featurizer.pad_id, options, buckets,
+                                       cfg.dropout)
+            d_model = int(start.embeddings.shape[1])
+        config = base_config(KIND, d_model, head=cfg.head, labels=list(labels),
+                             head_options=options, dropout=cfg.dropout,
+                             featurizer=featurizer.config(),
+                             tokenizer={"kind": featurizer.tokenizer.kind,
+                                        "lowercase": featurizer.tokenizer.lowercase},
+                             vocab_size=featurizer.tokenizer.vocab_size,
+                             base=start.report.get("base", {}),
+                             vocabulary={k: v for k, v in start.report.items() if k != "base"},
+                             training=cfg.to_dict())
+        model = cls(network, featurizer, labels, config, start.contextual)
+        model.set_trainable(cfg)
+        return model
+
+    def set_trainable(self, cfg: Any) -> None:
+        """Freeze what ``cfg`` says: embedding tables, or (encoder) the whole encoder."""
+        for p in self.network.parameters():
+            p.requires_grad_(True)
+        if isinstance(self.network, EncoderClassifier) and cfg.freeze_encoder:
+            for p in self.network.encoder.parameters():
+                p.requires_grad_(False)
+        if not cfg.train_embeddings:
+            for p in self.network.embedding_parameters():
+                p.requires_grad_(False)
+        if isinstance(self.network, StaticClassifier) and self.network.bigram_embed is not None:
+            self.network.bigram_embed.weight.requires_grad_(True)  # bigrams always learn
+
+    def to(self, device: str | torch.device) -> TaskModel:
+        self.device = torch.device(device)
+        self.network.to(self.device)
+        return self
+
+    @property
+    def head(self) -> str:
+        return str(self.config["head"])
+
+    # ----- inference ------------------------------------------------------------------------
+    def make_batch(self, encoded: Encoded, indices: Sequence[int] | np.ndarray) -> Batch:
+        """Padded tensors for the examples ``indices`` of ``encoded``."""
+        ids, mask = pad([encoded.ids[i] for i in indices], self.featurizer.pad_id)
+        bigrams = bigram_mask = None
+        if encoded.bigrams is not None:
+            bigrams, bigram_mask = pad([encoded.bigrams[i] for i in indices], 0)
+            bigram_mask = bigram_mask.to(self.device)
+            bigrams = bigrams.to(self.device)
+        return Batch(ids.to(self.device), mask.to(self.device), bigrams, bigram_mask)
+
+    def proba_encoded(self, encoded: Encoded, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``(N, C)`` of pre-encoded texts (longest-first batches)."""
+        n = len(encoded.ids)
+        out = np.zeros((n, len(self.labels)), dtype=np.float32)
+        order = np.argsort([-len(x) for x in encoded.ids], kind="stable")
+        was_training = self.network.training
+        self.network.eval()
+        try:
+            with torch.inference_mode():
+                for start in range(0, n, batch_size):
+                    idx = order[start:start + batch_size]
+                    logits = self.network(self.make_batch(encoded, idx))
+                    out[idx] = torch.softmax(logits.float(), -1).cpu().numpy()
+        finally:
+            self.network.train(was_training)
+        return out
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Probabilities ``(len(texts), len(self.labels))``, columns in ``self.labels`` order."""
+        return self.proba_encoded(self.featurizer.encode(list(texts)), batch_size)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[str]:
+        """The most probable label of each text."""
+        proba = self.predict_proba(texts, batch_size)
+        return [self.labels[i] for i in proba.argmax(1)]
+
+    def evaluate(self, data: str | os.PathLike[str] | LabelledData, errors: str = "strict",
+                 batch_size: int = 256) -> dict[str, Any]:
+        """Accuracy, macro-F1, per-class scores and confusion on a labelled TSV file.
+
+        Gold labels the model does not know are kept (always wrong) and listed under
+        ``unknown_labels`` with the first line of each.
+        """
+        if not isinstance(data, LabelledData):
+            data = read_labelled(data, errors)
+        known = set(self.labels)
+        unknown: dict[str, int] = {}
+        for label, line in zip(data.labels, data.lines, strict=True):
+            if label not in known and label not in unknown:
+                unknown[label] = line
+        predicted = self.predict(data.texts, batch_size)
+        report = classification_report(data.labels, predicted, self.labels)
+        report["unknown_labels"] = {k: f"{data.path}:{v}" for k, v in unknown.items()}
+        return report
+
+    # ----- persistence ----------------------------------------------------------------------
+    def write_files(self, directory: Path) -> None:
+        """Write config, tokenizer and weights into an existing (temporary) directory."""
+        cfg = dict(self.config)
+        state = {k: v.detach().cpu().numpy() for k, v in self.network.state_dict().items()}
+        if isinstance(self.network, EncoderClassifier):
+            head = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+            self.contextual.save(directory / ENCODER_DIR)
+            cfg.update(head_file=HEAD_FILE, encoder_dir=ENCODER_DIR)
+        else:
+            head = {k: v for k, v in state.items() if k not in _EMBED_NAMES}
+            frozen = not self.network.embed.weight.requires_grad
+            if not (frozen and self._write_cached(directory, EMBEDDINGS)):
+                tables = {_EMBED_NAMES[k]: v for k, v in state.items() if k in _EMBED_NAMES}
+                save_file({k: np.ascontiguousarray(v) for k, v in tables.items()},
+                          str(directory / EMBEDDINGS), metadata={"format": "np"})
+                if frozen:
+                    self._file_cache[EMBEDDINGS] = (directory / EMBEDDINGS).read_bytes()
+            cfg.update(head_file=HEAD_FILE, embeddings_file=EMBEDDINGS)
+        save_file({k: np.ascontiguousarray(v) for k, v in head.items()},
+                  str(directory / HEAD_FILE), metadata={"format": "np"})
+        if not self._write_cached(directory, TOKENIZER_NAME, TOKENIZER_CONFIG):
+            self.featurizer.tokenizer.save(directory)
+            for name in (TOKENIZER_NAME, TOKENIZER_CONFIG):
+                self._file_cache[name] = (directory / name).read_bytes()
+        write_json(directory / CONFIG, cfg)
+
+    def _write_cached(self, directory: Path, *names: str) -> bool:
+        """Write files whose bytes cannot have changed since the last save (a large frozen
+        table, the tokenizer) from memory; False when they are not cached yet."""
+        if not all(name in self._file_cache for name in names):
+            return False
+        for name in names:
+            (directory / name).write_bytes(self._file_cache[name])
+        return True
+
+    def save(self, directory: str | os.PathLike[str],
+             extra_json: dict[str, Any] | None = None) -> Path:
+        """Write the task directory atomically (plus any ``extra_json`` files)."""
+        with atomic_dir(directory) as tmp:
+            self.write_files(tmp)
+            for name, obj in (extra_json or {}).items():
+                write_json(tmp / name, obj)
+        return Path(directory)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str],
+             config: dict[str, Any] | None = None) -> TaskModel:
+        """Load a task directory written by ``tokvec finetune``."""
+        d = Path(directory)
+        cfg = config if config is not None else read_config(d)
+        if cfg.get("kind") != KIND:
+            raise TokvecError(f"expected a classifier (kind 'classifier'), got kind "
+                              f"{cfg.get('kind')!r}", path=d / CONFIG)
+        try:
+            labels = list(cfg["labels"])
+            head = str(cfg["head"])
+            options = dict(cfg.get("head_options", {}))
+            feat = dict(cfg.get("featurizer", {}))
+        except (KeyError, TypeError) as exc:
+            raise TokvecError(f"config.json lacks a classifier field ({exc})",
+                              path=d / CONFIG) from None
+        head_path = safe_member(d, str(cfg.get("head_file", HEAD_FILE)), d / CONFIG)
+        head_tensors = load_tensors(head_path)
+        contextual = None
+        if head == "encoder":
+            try:
+                from ..contextual import load_contextual
+            except ImportError as exc:
+                raise TokvecError(f"an encoder classifier needs tokvec.contextual ({exc})",
+                                  path=d) from None
+            contextual = load_contextual(safe_member(d, str(cfg.get("encoder_dir", ENCODER_DIR)),
+                                                     d / CONFIG))
+            tokenizer = contextual.tokenizer
+            network: nn.Module = EncoderClassifier(contextual.module, int(contextual.d_model),
+                                                   len(labels), options.get("pool", "cls"),
+                                                   float(cfg.get("dropout") or 0.0))
+            state = {k: torch.from_numpy(v) for k, v in head_tensors.items()}
+            state.update({f"encoder.{k}": v for k, v in contextual.module.state_dict().items()})
+        else:
+            tokenizer = Tokenizer.load(d)
+            emb_path = safe_member(d, str(cfg.get("embeddings_file", EMBEDDINGS)), d / CONFIG)
+            tables = load_tensors(emb_path, required=("embeddings",))
+            buckets = int(feat.get("bigram_buckets") or 0)
+            pad_id = tokenizer.token_to_id("[PAD]")
+            if pad_id is None:
+                raise TokvecError("the task tokenizer has no [PAD] token", path=d)
+            network = StaticClassifier(head, torch.from_numpy(tables["embeddings"]), len(labels),
+                                       pad_id, options, buckets, float(cfg.get("dropout") or 0))
+            state = {k: torch.from_numpy(v) for k, v in head_tensors.items()}
+            for key, name in _EMBED_NAMES.items():
+                if name in tables:
+                    state[key] = torch.from_numpy(tables[name])
+        try:
+            network.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else "shape mismatch"
+            raise TokvecError(f"weights do not match config.json ({first})", path=d) from None
+        featurizer = Featurizer(tokenizer, feat.get("max_len"), int(feat.get("bigram_buckets")
+                                                                    or 0),
+                                bool(feat.get("special_tokens", head == "encoder")))
+        network.eval()
+        model = cls(network, featurizer, labels, cfg, contextual)
+        metrics_path = d / METRICS
+        if metrics_path.is_file():
+            try:
+                model.metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                model.metrics = {}
+        return model
+
+
+register_kind(KIND, lambda d, cfg: TaskModel.load(d, cfg))

@@ -1,0 +1,71 @@
+"""The encoder head: fine-tuning a (tiny, randomly initialised) contextual model end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_classify_train import make_rows, write_tsv
+
+from tokvec.classify import FinetuneConfig, TaskModel, finetune
+from tokvec.contextual import ContextualModel, load_contextual
+from tokvec.contextual.config import EncoderConfig
+from tokvec.errors import TokvecError
+from tokvec.tokenization import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("enc")
+    train = write_tsv(d / "train.tsv", make_rows(96, 1))
+    dev = write_tsv(d / "dev.tsv", make_rows(30, 2))
+    corpus = d / "corpus.txt"
+    corpus.write_text("".join(text + "\n" for _, text in make_rows(200, 5)), encoding="utf-8")
+    tok = Tokenizer.train([corpus], kind="wordpiece", vocab_size=80, lowercase=True)
+    torch.manual_seed(0)
+    arch = EncoderConfig(tok.vocab_size, d_model=16, layers=1, heads=2, ffn=32, max_len=32)
+    ContextualModel.create("bert", arch, tok).save(d / "bert")
+    return d, train, dev
+
+
+@pytest.mark.parametrize("pool", ["cls", "mean"])
+def test_encoder_head_learns_and_is_self_contained(setup, pool):
+    d, train, dev = setup
+    out = d / f"task-{pool}"
+    model = finetune(str(d / "bert"), out, train, dev, None,
+                     FinetuneConfig(head="encoder", pool=pool, lr=3e-3, epochs=6, warmup=0.1,
+                                    batch_size=16), log=None)
+    assert model.metrics["dev"]["accuracy"] >= 0.9
+    assert (out / "encoder" / "config.json").is_file()
+    assert (out / "head.safetensors").is_file() and (out / "tokenizer.json").is_file()
+    loaded = TaskModel.load(out)
+    texts = ["the film was superb and lovely", "dull awful", "the"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts),
+                               atol=1e-5)
+    # The base is unchanged; the task directory carries the fine-tuned encoder.
+    base = load_contextual(d / "bert").module.state_dict()
+    tuned = load_contextual(out / "encoder").module.state_dict()
+    assert any(not torch.equal(base[k], tuned[k]) for k in base)
+
+
+def test_freeze_encoder_trains_only_the_output_layer(setup):
+    d, train, dev = setup
+    out = d / "task-frozen"
+    finetune(str(d / "bert"), out, train, dev, None,
+             FinetuneConfig(head="encoder", freeze_encoder=True, lr=1e-2, epochs=2), log=None)
+    base = load_contextual(d / "bert").module.state_dict()
+    tuned = load_contextual(out / "encoder").module.state_dict()
+    assert all(torch.equal(base[k], tuned[k]) for k in base)
+
+
+def test_texts_beyond_the_window_are_cut_with_a_warning(setup):
+    d, train, dev = setup
+    long = write_tsv(d / "long.tsv", [*make_rows(40, 1), ("pos", "superb " * 40)])
+    messages: list[str] = []
+    finetune(str(d / "bert"), d / "task-long", long, dev, None,
+             FinetuneConfig(head="encoder", epochs=1), log=messages.append)
+    assert any(m.startswith(f"{long}:41: text has ") and "more than the window of 32" in m
+               for m in messages), messages
+    with pytest.raises(TokvecError, match="exceeds the model's window"):
+        finetune(str(d / "bert"), d / "task-x", train, dev, None,
+                 FinetuneConfig(head="encoder", max_len=64, epochs=1), log=None)
