@@ -176,6 +176,19 @@ def test_static_base_trainable_adds_missing_training_words(tmp_path, files):
     assert model.metrics["dev"]["accuracy"] >= 0.9
 
 
+def test_vector_file_base_is_imported(tmp_path, files):
+    train, dev, _ = files
+    _, vectors = _static_base(tmp_path)
+    glove = tmp_path / "vectors.txt"  # GloVe text: word and values, no header
+    glove.write_text("".join(w + " " + " ".join(f"{x:.6f}" for x in v) + "\n"
+                             for w, v in vectors.items()), encoding="utf-8")
+    model = finetune(str(glove), tmp_path / "task", train, dev, None,
+                     quiet(lr=0.05, lowercase=True), log=None)
+    assert model.config["base"]["kind"] == "vectors"
+    assert model.config["d_model"] == 6
+    assert model.metrics["dev"]["accuracy"] >= 0.9
+
+
 def test_frozen_static_base_keeps_vectors_and_adds_nothing(tmp_path, files):
     train, dev, _ = files
     base, vectors = _static_base(tmp_path)

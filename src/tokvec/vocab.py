@@ -36,12 +36,12 @@ class Vocabulary:
     def __init__(self, tokens: Sequence[str], counts: Sequence[int] | np.ndarray | None = None,
                  specials: Sequence[str] = DEFAULT_SPECIALS) -> None:
         self.tokens: list[str] = list(tokens)
-        self.specials: list[str] = [s for s in specials if s in set(self.tokens)]
-        self._index: dict[str, int] = {}
-        for i, tok in enumerate(self.tokens):
-            if tok in self._index:
-                raise TokvecError(f"duplicate token in vocabulary: {tok!r}")
-            self._index[tok] = i
+        self._index: dict[str, int] = {tok: i for i, tok in enumerate(self.tokens)}
+        if len(self._index) != len(self.tokens):
+            # The dict kept each token's last position; a duplicate's first one differs.
+            dup = next(t for i, t in enumerate(self.tokens) if self._index[t] != i)
+            raise TokvecError(f"duplicate token in vocabulary: {dup!r}")
+        self.specials: list[str] = [s for s in specials if s in self._index]
         if counts is None:
             counts = np.zeros(len(self.tokens), dtype=np.int64)
         self.counts = np.asarray(counts, dtype=np.int64)
