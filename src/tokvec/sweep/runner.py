@@ -195,7 +195,8 @@ def run_sweep(settings: SweepSettings,
         raise TokvecError("expected a directory for the sweep output, got a file", path=out)
     state = load_state(settings)
     done = {(int(r["dim"]), int(r["repeat"])) for r in state["runs"]}
-    todo = [(d, r) for d in settings.dims for r in range(settings.repeats) if (d, r) not in done]
+    # Repeat-major order: the whole curve first, then further seeds refine it.
+    todo = [(d, r) for r in range(settings.repeats) for d in settings.dims if (d, r) not in done]
     skipped = len(settings.dims) * settings.repeats - len(todo)
     for dim, repeat in todo:  # bad training options fail here, before anything is written
         job_config(settings.method, settings.train_options, dim, repeat)
