@@ -13,11 +13,14 @@ own. All tools get the same settings: dim 100, window 5, negative 5, min-count 5
 maxn 6, 2,000,000 buckets.
 
 words/s = corpus tokens (whitespace words of the cached file) x epochs / training seconds, the
-same numerator for every tool. Training seconds: tokvec, the training loop (config.json
+same numerator for every tool (ratios: tokvec over the peer, time and memory lower is better).
+Training seconds: tokvec, the training loop (config.json
 ``training.train_seconds``: after the corpus is encoded, numba's cached-code loading included);
 gensim, ``Word2Vec.train()`` (after ``build_vocab``); fastText, the whole
 ``train_unsupervised`` call (it reads the vocabulary inside). Wall is the child process, start
-to exit (imports, corpus reading, training, saving).
+to exit (imports, corpus reading, training, saving). gensim runs twice: the usual way
+(``train(total_examples=...)``, learning rate decayed by sentences) and with ``total_words``
+(decayed by words, as tokvec and word2vec.c do; rows ``-words``).
 
 Every model is evaluated with :func:`tokvec.evaluation.evaluate_vectors` on WordSim-353,
 SimLex-999, MEN (Spearman) and the Google analogies (30,000 most frequent words; accuracy over
@@ -44,8 +47,11 @@ SOURCE = DATA / "corpus.txt"
 CACHE = OUT / "corpus.letters.txt"
 SETTINGS = {"dim": 100, "window": 5, "negative": 5, "min_count": 5, "sample": 1e-3,
             "threads": 2}
-PAIRS = {"sgns": ("tokvec-sgns", "gensim-sgns"), "cbow": ("tokvec-cbow", "gensim-cbow"),
-         "fasttext": ("tokvec-fasttext", "fasttext")}
+# tokvec run, then its peers. "-words" runs gensim with its learning rate decayed by words
+# (``train(total_words=...)``), the schedule tokvec uses; plain gensim runs decay it by sentences.
+GROUPS = {"sgns": ("tokvec-sgns", ("gensim-sgns", "gensim-sgns-words")),
+          "cbow": ("tokvec-cbow", ("gensim-cbow", "gensim-cbow-words")),
+          "fasttext": ("tokvec-fasttext", ("fasttext",))}
 LR = {"sgns": 0.025, "cbow": 0.05, "fasttext": 0.05}
 
 
@@ -70,7 +76,7 @@ def _count_tokens(path: Path) -> int:
 
 # ----- children: one training each ---------------------------------------------------------
 def child(name: str, epochs: int, model_dir: Path, result: Path) -> None:
-    method = name.split("-")[-1] if name != "fasttext" else "fasttext"
+    method = name.split("-")[1] if name != "fasttext" else "fasttext"
     info: dict = {}
     if name.startswith("tokvec-"):
         from tokvec.static import TrainConfig, train
@@ -90,8 +96,12 @@ def child(name: str, epochs: int, model_dir: Path, result: Path) -> None:
                        sg=1 if method == "sgns" else 0, alpha=LR[method], seed=1)
         w2v.build_vocab(LineSentence(str(CACHE)))
         start = time.perf_counter()
-        effective, raw = w2v.train(LineSentence(str(CACHE)), total_examples=w2v.corpus_count,
-                                   epochs=epochs)
+        if name.endswith("-words"):
+            effective, _ = w2v.train(LineSentence(str(CACHE)),
+                                     total_words=w2v.corpus_total_words, epochs=epochs)
+        else:
+            effective, _ = w2v.train(LineSentence(str(CACHE)),
+                                     total_examples=w2v.corpus_count, epochs=epochs)
         info["train_seconds"] = time.perf_counter() - start
         info["effective_words"] = effective
         _save_plain(model_dir, list(w2v.wv.index_to_key), w2v.wv.vectors, "gensim")
@@ -162,18 +172,21 @@ def table(results: dict, methods: list[str]) -> str:
     lines = ["| run | " + " | ".join(c for c, _, _ in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for method in methods:
-        ours, peer = (results[n] for n in PAIRS[method])
-        for name in PAIRS[method]:
-            r = results[name]
-            lines.append(f"| {name} | " + " | ".join(f.format(r[k]) for _, k, f in COLUMNS)
+        name, peers = GROUPS[method]
+        for run in (name, *peers):
+            r = results[run]
+            lines.append(f"| {run} | " + " | ".join(f.format(r[k]) for _, k, f in COLUMNS)
                          + " |")
-        ratio = [f"{ours['wall_seconds'] / peer['wall_seconds']:.2f}x",
-                 f"{ours['train_seconds'] / peer['train_seconds']:.2f}x",
-                 f"**{ours['words_per_s'] / peer['words_per_s']:.2f}x**",
-                 f"{ours['peak_rss_mb'] / peer['peak_rss_mb']:.2f}x"]
-        ratio += [f"{ours[k] - peer[k]:+.3f}" for k in ("ws353", "simlex", "men")]
-        ratio += [f"{ours[k] - peer[k]:+.1f}" for k in ("analogy", "analogy_cov")]
-        lines.append(f"| tokvec / {PAIRS[method][1]} | " + " | ".join(ratio) + " |")
+        ours = results[name]
+        for peer_name in peers:
+            peer = results[peer_name]
+            ratio = [f"{ours['wall_seconds'] / peer['wall_seconds']:.2f}x",
+                     f"{ours['train_seconds'] / peer['train_seconds']:.2f}x",
+                     f"**{ours['words_per_s'] / peer['words_per_s']:.2f}x**",
+                     f"{ours['peak_rss_mb'] / peer['peak_rss_mb']:.2f}x"]
+            ratio += [f"{ours[k] - peer[k]:+.3f}" for k in ("ws353", "simlex", "men")]
+            ratio += [f"{ours[k] - peer[k]:+.1f}" for k in ("analogy", "analogy_cov")]
+            lines.append(f"| tokvec vs {peer_name} | " + " | ".join(ratio) + " |")
     return "\n".join(lines)
 
 
@@ -210,14 +223,14 @@ def main() -> None:
               OUT / f"{args.child}.result.json")
         return
     methods = [m for m in args.only.split(",") if m]
-    unknown = [m for m in methods if m not in PAIRS]
+    unknown = [m for m in methods if m not in GROUPS]
     if unknown:
         raise SystemExit(f"--only: unknown method(s) {', '.join(unknown)}")
     tokens = preprocess()
     print(f"corpus: {CACHE} ({tokens:,} tokens), {args.epochs} epochs", file=sys.stderr)
     results = {}
     for method in methods:
-        for name in PAIRS[method]:
+        for name in (GROUPS[method][0], *GROUPS[method][1]):
             print(f"training {name} ...", file=sys.stderr)
             r = run_child(name, args.epochs)
             r["words_per_s"] = tokens * args.epochs / r["train_seconds"]
@@ -230,7 +243,7 @@ def main() -> None:
               f"command: `bench/static.py --only {','.join(methods)} --epochs {args.epochs}`")
     print(header + "\n\n" + text)
     (OUT / "static-results.json").write_text(json.dumps(results, indent=2))
-    full = set(methods) == set(PAIRS) and args.epochs == 5
+    full = set(methods) == set(GROUPS) and args.epochs == 5
     if full and not args.no_docs:
         write_docs(header, text, results)
 

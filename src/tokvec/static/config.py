@@ -3,7 +3,9 @@
 Fields are named like the ``tokvec train`` flags. Fields left at ``None`` take the method's own
 default when :meth:`TrainConfig.resolved` is called: learning rate 0.025 for skip-gram (``sgns``)
 and 0.05 for ``cbow`` and ``fasttext`` (fastText's default), window 5 and 5 epochs, except GloVe
-(window 10, 25 epochs, lr 0.05, as the GloVe reference code); threads default to all cores.
+(window 10, 25 epochs, lr 0.05, as the GloVe reference code); noise words drawn from the unigram
+distribution to the power 0.75 (word2vec), 0.5 for ``fasttext`` (fastText's choice); threads
+default to all cores.
 
 >>> cfg = TrainConfig(method="sgns", dim=50).resolved()
 >>> cfg.lr, cfg.window, cfg.epochs
@@ -32,6 +34,7 @@ TOKENIZER_KINDS = ("word", "whitespace", "char", "zh-char", "zh-word")
 _DEFAULT_LR = {"sgns": 0.025, "cbow": 0.05, "fasttext": 0.05, "glove": 0.05}
 _DEFAULT_WINDOW = {"glove": 10}
 _DEFAULT_EPOCHS = {"glove": 25}
+_DEFAULT_NOISE_POWER = {"fasttext": 0.5}
 
 # Settings that change the trained vectors (a checkpoint only resumes under the same values).
 _RUN_ONLY = ("threads", "checkpoint_every", "progress", "device", "engine", "log_every")
@@ -47,6 +50,7 @@ class TrainConfig:
     negative: int = 5
     min_count: int = 5
     sample: float = 1e-3
+    noise_power: float | None = None
     epochs: int | None = None
     lr: float | None = None
     min_lr: float = 1e-4
@@ -78,6 +82,8 @@ class TrainConfig:
             cfg.window = _DEFAULT_WINDOW.get(cfg.method, 5)
         if cfg.epochs is None:
             cfg.epochs = _DEFAULT_EPOCHS.get(cfg.method, 5)
+        if cfg.noise_power is None:
+            cfg.noise_power = _DEFAULT_NOISE_POWER.get(cfg.method, 0.75)
         if cfg.threads is None:
             cfg.threads = max(1, os.cpu_count() or 1)
         return cfg
@@ -113,6 +119,7 @@ class TrainConfig:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise TokvecError(f"--seed must be an integer >= 0, got {self.seed!r}")
         _number("--sample", self.sample, allow_zero=True)
+        _number("noise_power", self.noise_power, allow_zero=True)
         _number("--lr", self.lr, allow_zero=False)
         _number("min_lr", self.min_lr, allow_zero=True)
         _number("--checkpoint-every", self.checkpoint_every, allow_zero=True)

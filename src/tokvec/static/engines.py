@@ -47,7 +47,7 @@ class NumbaEngine:
         self.total = int(total_words)
         self.num_specials = num_specials
         self.keep = keep_thresholds(counts, cfg.sample)
-        self.noise_p, self.noise_a = alias_table(noise_weights(counts))
+        self.noise_p, self.noise_a = alias_table(noise_weights(counts, cfg.noise_power))
         vocab, dim = len(counts), cfg.dim
         self.ngram_ptr = self.ngram_rows = self.ngram_buckets = None
         if self.method == "fasttext":

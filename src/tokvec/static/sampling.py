@@ -1,6 +1,7 @@
 """Noise distribution and frequent-word subsampling, as tables the numba kernels read.
 
-**Noise.** Negative words are drawn from the unigram distribution raised to 0.75 (word2vec),
+**Noise.** Negative words are drawn from the unigram distribution raised to 0.75 (word2vec;
+fastText uses 0.5),
 with Walker's alias method: one random 64-bit number picks a slot (high 32 bits) and flips a
 biased coin (low 32 bits), O(1) per draw from two |V|-long arrays that stay in cache (word2vec's
 10^8-entry table would cost 400 MB and cache misses).

@@ -4,12 +4,12 @@ Same model, sampling and schedule as the numba kernels, vectorised per chunk ins
 word: subsampling and the reduced windows are drawn for the whole chunk, the (centre, context)
 pairs of every window offset are gathered at once, and they are trained in mini-batches of
 ``torch_batch`` examples. Each batch scores its positive and ``negative`` noise words (drawn
-from the unigram^0.75 table; a draw equal to the positive word is masked out), computes the exact
-negative-sampling loss and applies SGD with ``index_add_``. A word that occurs ``k`` times in one
-batch gets the mean of its ``k`` updates, not their sum: summed, the updates of frequent words
-(and of any word in a small vocabulary) overshoot and training diverges. The learning rate decays
-linearly with the global word position as in the CPU path. Randomness comes from a
-``torch.Generator`` seeded per chunk.
+from unigram counts to the power ``noise_power``; a draw equal to the positive word is masked
+out), computes the exact negative-sampling loss and applies SGD with ``index_add_``. A word
+that occurs ``k`` times in one batch gets the mean of its ``k`` updates, not their sum: summed,
+the updates of frequent words (and of any word in a small vocabulary) overshoot and training
+diverges. The learning rate decays linearly with the global word position as in the CPU path.
+Randomness comes from a ``torch.Generator`` seeded per chunk.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class TorchEngine:
         self.w_out = torch.zeros((vocab, cfg.dim), dtype=torch.float32, device=self.device)
         keep = keep_thresholds(counts, cfg.sample).astype(np.float64) / ONE
         self.keep = torch.from_numpy(keep.astype(np.float32)).to(self.device)
-        weights = noise_weights(counts)
+        weights = noise_weights(counts, cfg.noise_power)
         cum = np.cumsum(weights / weights.sum())
         self.noise_cum = torch.from_numpy(cum.astype(np.float64)).to(self.device)
 
