@@ -30,6 +30,25 @@ class TokvecError(Exception):
         return f"{where}: {self.message}" if where else self.message
 
 
+class TrainingDiverged(TokvecError):
+    """The loss became NaN or infinite: training stopped and nothing past the last good save
+    was written.
+
+    >>> err = TrainingDiverged("the loss became nan", step=12, kept="runs/m/checkpoint")
+    >>> first, *rest = str(err).split("; ")
+    >>> first
+    'training diverged at step 12: the loss became nan'
+    >>> rest
+    ['kept runs/m/checkpoint', 'lower the learning rate']
+    """
+
+    def __init__(self, problem: str, step: int, kept: str | None) -> None:
+        saved = f"kept {kept}" if kept else "nothing was saved"
+        super().__init__(f"training diverged at step {step}: {problem}; {saved}; "
+                         "lower the learning rate")
+        self.step = step
+
+
 def check(condition: bool, message: str) -> None:
     """Raise :class:`TokvecError` with ``message`` unless ``condition`` holds.
 

@@ -30,7 +30,7 @@ import torch
 from torch.nn import functional as F
 
 from ..atomic import atomic_dir, atomic_file, write_json
-from ..errors import TokvecError
+from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import METRICS, TRAINING_LOG
 from .base import load_start
 from .checkpoint import load_checkpoint, read_state, save_checkpoint
@@ -247,6 +247,8 @@ def _train_loop(model: TaskModel, cfg: FinetuneConfig, run: _Run, enc: dict[str,
                 run.touch(batch)
                 logits = model.network(batch)
                 loss = F.cross_entropy(logits, y_train[torch.from_numpy(idx).to(model.device)])
+                if not bool(torch.isfinite(loss)):
+                    _diverged(run, float(loss.detach()))
                 for opt in optimizers:
                     opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -302,6 +304,16 @@ def _train_loop(model: TaskModel, cfg: FinetuneConfig, run: _Run, enc: dict[str,
                 on_epoch(record)
     finally:
         bar.close()
+
+
+def _diverged(run: _Run, loss: float) -> None:
+    """Stop before a non-finite loss reaches the weights; the last save stays as it was."""
+    try:
+        epoch = read_state(run.output / CHECKPOINT).get("epoch")
+        kept: str | None = f"the task directory {run.output} as saved after epoch {epoch}"
+    except TokvecError:
+        kept = None
+    raise TrainingDiverged(f"the loss became {loss}", run.step + 1, kept)
 
 
 def _predict(model: TaskModel, encoded: Encoded) -> list[str]:

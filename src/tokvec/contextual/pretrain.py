@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import signal
 import time
@@ -35,7 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import TokvecError
+from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import TRAINING_LOG
 from ..tokenization import Tokenizer
 from ..vocab import CLS, MASK, PAD, SEP
@@ -280,6 +281,7 @@ class _Run:
         arch = opts.arch_config(tok.vocab_size)
         self.model = ContextualModel.create(opts.arch, arch, tok)
         self.step, self.tokens, self.elapsed = 0, 0, 0.0
+        self.checkpoint_step: int | None = int(saved["step"]) if saved is not None else None
         if saved is not None:
             self._load_weights(weights)
             self.step, self.tokens = int(saved["step"]), int(saved["tokens"])
@@ -339,10 +341,19 @@ class _Run:
             loss = self.trainer(batch.to(ctx.device))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(self.objective.parameters(), opts.clip)
+        norm = nn.utils.clip_grad_norm_(self.objective.parameters(), opts.clip)
+        value = float(loss.item())
+        # Gradients are averaged over ranks, so a broken rank makes every rank's norm non-finite
+        # and all of them stop here together, before the optimizer touches the weights.
+        if not (math.isfinite(value) and bool(torch.isfinite(norm))):
+            problem = (f"the loss became {value}" if not math.isfinite(value)
+                       else f"the gradient norm became {float(norm)}")
+            kept = (f"the last good checkpoint in {self.out / CHECKPOINT} (step "
+                    f"{self.checkpoint_step})" if self.checkpoint_step is not None else None)
+            raise TrainingDiverged(problem, self.step + 1, kept)
         self.optimizer.step()
         self.tokens += batch.numel() * ctx.world_size
-        return float(loss.item())
+        return value
 
     def _state(self) -> dict[str, Any]:
         epoch, batch = self.order.position(self.step)
@@ -357,6 +368,7 @@ class _Run:
         if self.ctx.is_main:
             save_checkpoint(self.out, self._weights(), self.optimizer, self.tok, self._state())
         self.ctx.barrier()
+        self.checkpoint_step = self.step
 
     def run(self) -> PretrainResult:
         from tqdm.auto import tqdm

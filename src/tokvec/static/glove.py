@@ -53,7 +53,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from ..atomic import write_json
-from ..errors import TokvecError
+from ..errors import TokvecError, TrainingDiverged
 from .cooccur import CooccurrenceData, CountingStopped, count_cooccurrences
 
 CHECKPOINT = "glove_checkpoint.json"
@@ -317,7 +317,13 @@ def _train_epochs(work: Path, data: CooccurrenceData, params: _Params, state: di
                     path = _save_checkpoint(work, params, state)
                     raise TrainingInterrupted(path, epoch, (epoch + done / data.n_pairs) / epochs)
                 stop = min(records.size, state["offset"] + slice_size)
-                cost += kernel(records, state["offset"], stop)
+                part = kernel(records, state["offset"], stop)
+                if not math.isfinite(part):
+                    kept = work / CHECKPOINT
+                    raise TrainingDiverged(f"the loss became {part}", state["step"] + 1,
+                                           f"the last good checkpoint {kept}" if kept.exists()
+                                           else None)
+                cost += part
                 n = stop - state["offset"]
                 since, done = since + n, done + n
                 state.update(step=state["step"] + n, offset=stop)

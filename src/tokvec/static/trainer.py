@@ -25,6 +25,7 @@ uninterrupted one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_file
-from ..errors import TokvecError
+from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import TRAINING_LOG, base_config
 from ..static_model import StaticModel
 from ..textio import require_nonempty
@@ -154,6 +155,7 @@ def _train_sgd(cfg: TrainConfig, corpus: EncodedCorpus, work: Path, resume: bool
             monitor.close()
             engine.close()
     tables = engine.tables()
+    check_finite(tables, monitor.step, work)
     extra = {"context": np.array(tables["output"]), **engine.subword_tensors()}
     seconds = monitor.elapsed
     words = corpus.num_tokens * cfg.epochs
@@ -172,6 +174,20 @@ def _check_same(cfg: TrainConfig, corpus: EncodedCorpus, saved: dict[str, Any],
     meta = json.loads((corpus.directory / "meta.json").read_text(encoding="utf-8"))
     if saved.get("fingerprint") != meta["fingerprint"]:
         raise TokvecError("cannot resume: the corpus changed since the checkpoint", path=work)
+
+
+def check_finite(tables: dict[str, np.ndarray], step: int, work: Path) -> None:
+    """Raise :class:`TrainingDiverged` if a table holds NaN or infinite values."""
+    for name, table in tables.items():
+        if not np.isfinite(table).all():
+            raise diverged(f"the {name} table holds NaN or infinite values", step, work)
+
+
+def diverged(problem: str, step: int, work: Path) -> TrainingDiverged:
+    """The error for a run whose numbers broke; names the checkpoint that is still good."""
+    ckpt = work / "checkpoint"
+    return TrainingDiverged(problem, step, f"the last good checkpoint in {ckpt}"
+                            if has_checkpoint(work) else None)
 
 
 def _zero_specials(table: np.ndarray, corpus: EncodedCorpus) -> np.ndarray:
@@ -221,6 +237,7 @@ class _Loop:
                         last_ckpt = time.perf_counter()
                         if stopping:
                             raise self._interrupted(stop.signum)
+                        due = False  # the interval restarts now: train before saving again
                     if not (stopping or due):
                         while nxt < self.nchunks and (
                                 (pool is None and not pending) or len(pending) < cfg.threads):
@@ -231,6 +248,9 @@ class _Loop:
                     for fut in done:
                         c = pending.pop(fut)
                         loss, examples = fut.result()
+                        if not math.isfinite(loss):
+                            raise diverged(f"the loss became {loss}", monitor.step + 1,
+                                           self.work)
                         words = int(self.tok[c + 1] - self.tok[c])
                         monitor.update(words, loss, examples, self.lr_at(monitor.words_done),
                                        epoch + 1)
@@ -251,7 +271,9 @@ class _Loop:
                  "hyperparameters": self.cfg.hyperparameters(),
                  "fingerprint": meta["fingerprint"],
                  "rng": "xorshift64* per chunk, seeded by splitmix64(seed, epoch, chunk)"}
-        save_checkpoint(self.work, self.engine.tables(), state)
+        tables = self.engine.tables()
+        check_finite(tables, self.monitor.step, self.work)
+        save_checkpoint(self.work, tables, state)
 
     def _interrupted(self, signum: int | None) -> TrainingInterrupted:
         done = self.monitor.words_done / max(self.total, 1)
