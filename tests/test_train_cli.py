@@ -48,6 +48,8 @@ def test_cli_trains_a_word_tokenized_lowercased_model(tmp_path, capsys, en_corpu
     ("--tokenizer", "bpe", "--tokenizer must be one of word, whitespace"),
     ("--maxn", "2", "--maxn (2) must be >= --minn (3)"),
     ("--device", "tpu", "--device must be one of auto, cpu, cuda"),
+    ("--x-max", "0", "--x-max must be a positive number, got 0.0"),
+    ("--memory-mb", "-5", "--memory-mb must be a positive number, got -5.0"),
     ("--engine", "torch --method fasttext", "the GPU (torch) path trains sgns and cbow"),
 ])
 def test_nonsense_flags_give_one_line_and_write_nothing(tmp_path, capsys, en_corpus, flag,
@@ -89,7 +91,7 @@ def test_missing_corpus_and_missing_checkpoint(tmp_path, capsys, en_corpus):
 def test_method_defaults_follow_word2vec_and_glove():
     assert [TrainConfig(method=m).resolved().lr for m in METHODS] == [0.025, 0.05, 0.05, 0.05]
     glove = TrainConfig(method="glove").resolved()
-    assert (glove.window, glove.epochs) == (10, 25)
+    assert (glove.window, glove.epochs, glove.x_max) == (10, 25, 10.0)
     sg = TrainConfig().resolved()
     assert (sg.dim, sg.window, sg.negative, sg.min_count, sg.sample, sg.epochs) == (
         100, 5, 5, 5, 1e-3, 5)

@@ -147,3 +147,15 @@ def test_glove_dispatch(tmp_path, corpus):
     assert not model.embeddings[:5].any()
     assert (tmp_path / "g" / "training.jsonl").is_file()
     assert neighbour_accuracy(model.vectors, groups) >= 0.8
+    assert model.config["training"]["x_max"] == 10.0
+
+
+def test_glove_x_max_reaches_the_weighting(tmp_path, corpus):
+    pytest.importorskip("tokvec.static.glove")
+    path, _ = corpus
+    runs = [train(path, tmp_path / f"g{x}", TrainConfig(method="glove", dim=8, window=3,
+                                                        min_count=1, epochs=2, threads=1,
+                                                        tokenizer="whitespace", x_max=x))
+            for x in (10.0, 100.0)]
+    assert runs[1].config["training"]["x_max"] == 100.0
+    assert not np.array_equal(runs[0].embeddings, runs[1].embeddings)

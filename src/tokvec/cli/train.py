@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--maxn", type=int, default=6, help="fasttext: longest n-gram (default 6)")
     p.add_argument("--buckets", type=int, default=2_000_000,
                    help="fasttext: n-gram hash buckets (default 2000000)")
+    p.add_argument("--x-max", type=float, default=10.0,
+                   help="glove: co-occurrence count where the weight reaches 1 (default 10)")
+    p.add_argument("--memory-mb", type=float, default=1024.0,
+                   help="glove: memory budget for counting co-occurrences, in MB (default 1024)")
     p.add_argument("--device", default="auto",
                    help="auto (GPU via torch if present, else the CPU kernels), cpu or cuda")
     p.add_argument("--engine", default="auto",
@@ -71,7 +75,8 @@ def _run(args: argparse.Namespace) -> int:
         threads=args.threads, seed=args.seed, tokenizer=args.tokenizer,
         lowercase=args.lowercase, max_vocab=args.max_vocab,
         checkpoint_every=args.checkpoint_every, minn=args.minn, maxn=args.maxn,
-        buckets=args.buckets, encoding_errors=args.encoding_errors, device=args.device,
+        buckets=args.buckets, x_max=args.x_max, memory_mb=args.memory_mb,
+        encoding_errors=args.encoding_errors, device=args.device,
         engine=args.engine, progress=show_progress())
     cfg.validate()
     try:

@@ -3,9 +3,10 @@
 Fields are named like the ``tokvec train`` flags. Fields left at ``None`` take the method's own
 default when :meth:`TrainConfig.resolved` is called: learning rate 0.025 for skip-gram (``sgns``)
 and 0.05 for ``cbow`` and ``fasttext`` (fastText's default), window 5 and 5 epochs, except GloVe
-(window 10, 25 epochs, lr 0.05, as the GloVe reference code); noise words drawn from the unigram
-distribution to the power 0.75 (word2vec), 0.5 for ``fasttext`` (fastText's choice); threads
-default to all cores.
+(window 10, 25 epochs, lr 0.05, as the GloVe reference code, and ``x_max`` 10, as its demo
+script uses for corpora of millions of words; the paper's 100 suits billions); noise words drawn
+from the unigram distribution to the power 0.75 (word2vec), 0.5 for ``fasttext`` (fastText's
+choice); threads default to all cores.
 
 >>> cfg = TrainConfig(method="sgns", dim=50).resolved()
 >>> cfg.lr, cfg.window, cfg.epochs
@@ -63,6 +64,8 @@ class TrainConfig:
     minn: int = 3
     maxn: int = 6
     buckets: int = 2_000_000
+    x_max: float = 10.0
+    memory_mb: float = 1024.0
     encoding_errors: str = "strict"
     device: str = "auto"
     progress: bool = False
@@ -119,6 +122,8 @@ class TrainConfig:
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise TokvecError(f"--seed must be an integer >= 0, got {self.seed!r}")
         _number("--sample", self.sample, allow_zero=True)
+        _number("--x-max", self.x_max, allow_zero=False)
+        _number("--memory-mb", self.memory_mb, allow_zero=False)
         _number("noise_power", self.noise_power, allow_zero=True)
         _number("--lr", self.lr, allow_zero=False)
         _number("min_lr", self.min_lr, allow_zero=True)

@@ -79,7 +79,8 @@ def train_glove_model(cfg: TrainConfig, corpus: EncodedCorpus, work: Path, resum
             try:
                 w, w_tilde = train_glove(
                     corpus.sentences, corpus.tokenizer.vocab_size, dim=cfg.dim,
-                    window=cfg.window, epochs=cfg.epochs, lr=cfg.lr, threads=cfg.threads,
+                    window=cfg.window, epochs=cfg.epochs, lr=cfg.lr, x_max=cfg.x_max,
+                    memory_limit_mb=cfg.memory_mb, threads=cfg.threads,
                     seed=cfg.seed, work_dir=work / "glove", log=on_report,
                     should_stop=stop_now, resume=resume)
             except glove_interrupted:
