@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from tokvec.static.kernels_ft import fasttext_chunk, vocabulary_ngrams
+from tokvec.static.kernels_ft import fasttext_chunk, mean_shifts, vocabulary_ngrams
 from tokvec.static.kernels_w2v import cbow_chunk, chunk_seed, sgns_chunk, sgns_shared_chunk
 from tokvec.static.sampling import alias_table, keep_thresholds, noise_weights
 
@@ -90,15 +90,15 @@ def reference(kind, ids, ends, w_in, w_out, keep, prob, alias, window, negative,
                 loss, examples = loss + l_, examples + 1
             elif kind == "fasttext" and ctx:
                 ptr, rows = ng
+                # fastText itself: the mean of the centre's rows (repeats included) predicts
+                # each context word, and every listed row takes the gradient after each pair.
                 mine = [sent[i], *rows[ptr[sent[i]]:ptr[sent[i] + 1]]]
-                v = np.mean([w_in[r] for r in mine], axis=0).astype(np.float32)
-                total_grad = np.zeros_like(v)
                 for j in ctx:
+                    v = np.mean([w_in[r] for r in mine], axis=0).astype(np.float32)
                     grad, l_ = _example(v, w_out, targets_for(sent[j]), alpha)
-                    total_grad += grad
+                    for r in mine:
+                        w_in[r] += grad
                     loss, examples = loss + l_, examples + 1
-                for r in mine:
-                    w_in[r] += total_grad
     return loss, examples
 
 
@@ -106,9 +106,9 @@ def reference(kind, ids, ends, w_in, w_out, keep, prob, alias, window, negative,
 def test_kernel_matches_plain_python_reference(kind):
     rng = np.random.default_rng(4)
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "ab", "abc", "bcd", "cd", "dab",
-             "ca", "bb"]
+             "ca", "bb", "abab"]
     vocab, dim = len(words), 8
-    counts = np.array([0] * 5 + [50, 30, 20, 10, 8, 5, 3])
+    counts = np.array([0] * 5 + [50, 30, 20, 10, 8, 5, 3, 6])  # "abab" repeats n-grams
     ids = rng.choice(np.arange(5, vocab), size=120, p=counts[5:] / counts.sum()).astype(np.uint32)
     ends = np.array([15, 40, 41, 80, 120], dtype=np.int64)
     keep = keep_thresholds(counts, 0.05)
@@ -127,7 +127,8 @@ def test_kernel_matches_plain_python_reference(kind):
     stats = np.zeros(2)
     a_in, a_out = w_in.copy(), w_out.copy()
     if kind == "fasttext":
-        fasttext_chunk(ids, ends, a_in, a_out, ng[0], ng[1], *args, stats)
+        fasttext_chunk(ids, ends, a_in, a_out, ng[0], ng[1], mean_shifts(ng[0], ng[1]), *args,
+                       stats)
     else:
         kernel = {"sgns": sgns_chunk, "shared": sgns_shared_chunk, "cbow": cbow_chunk}[kind]
         kernel(ids, ends, a_in, a_out, *args, stats)

@@ -51,10 +51,11 @@ class NumbaEngine:
         vocab, dim = len(counts), cfg.dim
         self.ngram_ptr = self.ngram_rows = self.ngram_buckets = None
         if self.method == "fasttext":
-            from .kernels_ft import vocabulary_ngrams
+            from .kernels_ft import mean_shifts, vocabulary_ngrams
 
             self.ngram_ptr, self.ngram_rows, self.ngram_buckets = vocabulary_ngrams(
                 words, num_specials, cfg.minn, cfg.maxn, cfg.buckets)
+            self.ngram_shift = mean_shifts(self.ngram_ptr, self.ngram_rows)
             rows = vocab + self.ngram_buckets.shape[0]
             self.w_in = init_input(rows, dim, 1.0 / dim, cfg.seed, num_specials)
         else:
@@ -85,7 +86,7 @@ class NumbaEngine:
                   cfg.lr, cfg.min_lr, pos0, self.total, seed, stats)
         if self.method == "fasttext":
             self._kernel(ids, ends, self.w_in, self.w_out, self.ngram_ptr, self.ngram_rows,
-                         *common)
+                         self.ngram_shift, *common)
         else:
             self._kernel(ids, ends, self.w_in, self.w_out, *common)
         return float(stats[0]), int(stats[1])

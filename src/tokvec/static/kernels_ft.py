@@ -8,10 +8,14 @@ memory grows with the n-grams the vocabulary uses, not with ``buckets``.
 
 :func:`fasttext_chunk` trains skip-gram where the input vector of a centre word is the mean of its
 word row and its n-gram rows; the centre predicts each context word (positive) against
-``negative`` noise words. The input gradient of all the centre's pairs is summed and added,
-unscaled (as fastText does), to each of the centre's rows once the centre is done (fastText adds
-it after every pair and recomputes the mean; one update per centre word removes that repeated
-work, much as word2vec's CBOW does). Output rows update after every target, as in fastText.
+``negative`` noise words. fastText adds each pair's input gradient, unscaled, to every one of
+the centre's rows and recomputes their mean for the next pair. Adding ``g`` to each of ``k`` rows
+moves their mean by exactly ``g``, so the kernel keeps the mean and moves it by ``g`` after every
+pair (the same sequence of hidden vectors as fastText's, without re-reading the rows) and writes
+the summed gradient to the rows once the centre is done. A word whose n-grams repeat ("ana" in
+"banana") lists a row twice, fastText adds the gradient twice, and the mean moves by ``g``
+times :func:`mean_shifts`'s factor for that word. Output rows update after every target, as in
+fastText.
 """
 
 from __future__ import annotations
@@ -83,14 +87,34 @@ def vocabulary_ngrams(words: list[str], first: int, minn: int, maxn: int,
     return ptr, rows.astype(np.int64), row_buckets
 
 
+def mean_shifts(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per word: how far the mean of its rows moves when ``g`` is added once per listed row.
+
+    With rows listed ``m_r`` times among the word's ``k`` entries (its own row included), the
+    mean moves by ``g * sum(m_r ** 2) / k``: 1 for a word without repeated n-grams.
+
+    >>> ptr = np.array([0, 2, 5]); rows = np.array([7, 8, 9, 10, 9])
+    >>> mean_shifts(ptr, rows).tolist()   # word 1 lists row 9 twice: (1 + 4 + 1) / 4
+    [1.0, 1.5]
+    """
+    words = len(ptr) - 1
+    per_word = np.diff(ptr)
+    owner = np.repeat(np.arange(words, dtype=np.int64), per_word)
+    width = int(rows.max()) + 1 if rows.size else 1
+    pairs, mult = np.unique(owner * width + rows, return_counts=True)
+    squares = np.bincount(pairs // width, weights=mult.astype(np.float64) ** 2, minlength=words)
+    return ((1.0 + squares) / (1.0 + per_word)).astype(np.float32)
+
+
 @njit(nogil=True, fastmath=True, cache=True)
-def fasttext_chunk(ids, ends, w_in, w_out, ng_ptr, ng_rows, keep, noise_p, noise_a, window,
-                   negative, lr0, lr1, pos0, total, state, stats):
+def fasttext_chunk(ids, ends, w_in, w_out, ng_ptr, ng_rows, ng_shift, keep, noise_p, noise_a,
+                   window, negative, lr0, lr1, pos0, total, state, stats):
     """Subword skip-gram over one chunk; returns the final RNG state."""
     dim = w_in.shape[1]
     sent = np.empty(MAX_SENTENCE, np.int64)
     hidden = np.empty(dim, np.float32)
     grad = np.empty(dim, np.float32)
+    total_grad = np.empty(dim, np.float32)
     targets = np.empty(negative + 1, np.int64)
     fs = np.empty(negative + 1, np.float32)
     loss = 0.0
@@ -117,19 +141,24 @@ def fasttext_chunk(ids, ends, w_in, w_out, ng_ptr, ng_rows, keep, noise_p, noise
             inv = np.float32(1.0) / np.float32(1 + p1 - p0)
             for d in range(dim):
                 hidden[d] *= inv
-            grad[:] = 0.0
+            total_grad[:] = 0.0
             for j in range(lo, hi):
                 if j == i:
                     continue
                 nt, state = draw_targets(sent[j], negative, noise_p, noise_a, targets, state)
+                grad[:] = 0.0
                 loss += train_example(hidden, w_out, targets, nt, alpha, fs, grad)
                 pairs += 1
+                shift = ng_shift[word]
+                for d in range(dim):
+                    hidden[d] += shift * grad[d]
+                    total_grad[d] += grad[d]
             for d in range(dim):
-                w_in[word, d] += grad[d]
+                w_in[word, d] += total_grad[d]
             for p in range(p0, p1):
                 row = ng_rows[p]
                 for d in range(dim):
-                    w_in[row, d] += grad[d]
+                    w_in[row, d] += total_grad[d]
     stats[0] = loss
     stats[1] = pairs
     return state
