@@ -77,7 +77,7 @@ def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except PermissionError:
         raise TokvecError("permission denied", path=path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, 4300+ digit ints, nesting
         raise TokvecError(f"malformed JSON ({exc})", path=path) from None
     if not isinstance(cfg, dict):
         raise TokvecError("expected a JSON object", path=path)
@@ -97,7 +97,11 @@ def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
 
 def safe_member(directory: Path, name: str, source: Path | None = None) -> Path:
     """``directory / name``, refused when ``name`` would leave the directory."""
-    candidate = (directory / name).resolve()
+    try:
+        candidate = (directory / name).resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a symlink loop
+        raise TokvecError(f"unusable file name {name!r} ({exc})",
+                          path=source or directory) from None
     if Path(name).is_absolute() or directory.resolve() not in candidate.parents:
         raise TokvecError(f"refusing a file outside the model directory: {name!r}",
                           path=source or directory)
@@ -170,7 +174,7 @@ def update_metrics(directory: str | os.PathLike[str], entries: dict[str, Any]) -
     if path.is_file():
         try:
             current = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             current = {}
     current.update(entries)
     write_json(path, current)

@@ -125,9 +125,9 @@ class StaticModel:
         cfg = config if config is not None else read_config(d)
         tensors = load_tensors(d / EMBEDDINGS, required=("embeddings",))
         embeddings = tensors.pop("embeddings")
-        if embeddings.ndim != 2:
-            raise TokvecError(f"embeddings must be 2-D, got shape {embeddings.shape}",
-                              path=d / EMBEDDINGS)
+        if embeddings.ndim != 2 or embeddings.shape[1] < 1:
+            raise TokvecError(f"embeddings must be 2-D with at least one column, got shape "
+                              f"{embeddings.shape}", path=d / EMBEDDINGS)
         if cfg.get("d_model") not in (None, embeddings.shape[1]):
             raise TokvecError(f"config says d_model {cfg['d_model']} but the table has "
                               f"{embeddings.shape[1]} columns", path=d / EMBEDDINGS)

@@ -314,12 +314,21 @@ class Tokenizer:
         if cfg_path.is_file():
             try:
                 cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except (ValueError, RecursionError) as exc:  # also 4300+ digit ints, deep nesting
                 raise TokvecError(f"malformed JSON ({exc})", path=cfg_path) from None
             if not isinstance(cfg, dict):
                 raise TokvecError("expected a JSON object", path=cfg_path)
         kind = cfg.get("kind") or _guess_kind(hf)
-        return cls(hf, kind, bool(cfg.get("lowercase", False)), cfg.get("counts"))
+        if kind not in KINDS:
+            raise TokvecError(f"unknown tokenizer kind {kind!r}; choose one of "
+                              f"{', '.join(KINDS)}", path=cfg_path)
+        counts = cfg.get("counts")
+        if counts is not None and not (
+                isinstance(counts, list)
+                and all(type(c) is int and 0 <= c < 1 << 63 for c in counts)):
+            raise TokvecError("'counts' must be a list of non-negative integers",
+                              path=cfg_path)
+        return cls(hf, kind, bool(cfg.get("lowercase", False)), counts)
 
 
 def _guess_kind(hf: HFTokenizer) -> str:

@@ -295,7 +295,7 @@ class TaskModel:
         if metrics_path.is_file():
             try:
                 model.metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):
                 model.metrics = {}
         return model
 

@@ -37,9 +37,13 @@ def _positive(name: str, value: int) -> None:
         raise TokvecError(f"{name} must be a positive integer, got {value!r}")
 
 
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _dropout(value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise TokvecError(f"dropout must be in [0, 1), got {value}")
+    if not _real(value) or not 0.0 <= value < 1.0:
+        raise TokvecError(f"dropout must be in [0, 1), got {value!r}")
 
 
 class _DictMixin:
@@ -82,6 +86,8 @@ class EncoderConfig(_DictMixin):
         if self.activation not in ACTIVATIONS:
             raise TokvecError(f"activation must be one of {ACTIVATIONS}, got "
                               f"{self.activation!r}")
+        if not _real(self.layer_norm_eps) or not 0.0 < self.layer_norm_eps < 1.0:
+            raise TokvecError(f"layer_norm_eps must be in (0, 1), got {self.layer_norm_eps!r}")
 
 
 @dataclass(frozen=True)

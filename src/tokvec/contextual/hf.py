@@ -47,7 +47,7 @@ def encoder_config(cfg: dict[str, Any], path: Path) -> EncoderConfig:
         raise TokvecError(f"position_embedding_type {cfg['position_embedding_type']!r} is not "
                           "supported (only absolute)", path=path)
     act = cfg.get("hidden_act", "gelu")
-    if act not in ACTIVATION:
+    if not isinstance(act, str) or act not in ACTIVATION:
         raise TokvecError(f"hidden_act {act!r} is not supported", path=path)
     try:
         return EncoderConfig(
@@ -59,6 +59,9 @@ def encoder_config(cfg: dict[str, Any], path: Path) -> EncoderConfig:
             attn_dropout=float(cfg.get("attention_probs_dropout_prob", 0.0)))
     except KeyError as exc:
         raise TokvecError(f"config.json lacks {exc.args[0]!r}", path=path) from None
+    except (TypeError, ValueError, OverflowError) as exc:  # "x", null, NaN or inf for a number
+        raise TokvecError(f"a value of the wrong type ({exc})",
+                          path=path) from None
 
 
 def _norm(weights: dict[str, np.ndarray], prefix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +113,7 @@ def hf_tokenizer(directory: Path) -> Tokenizer:
         try:
             lowercase = bool(json.loads(tok_cfg.read_text(encoding="utf-8"))
                              .get("do_lower_case", True))
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+        except (ValueError, RecursionError, AttributeError) as exc:
             raise TokvecError(f"malformed JSON ({exc})", path=tok_cfg) from None
     path = directory / "tokenizer.json"
     if path.is_file():

@@ -372,7 +372,10 @@ def scan_binary(buf: np.ndarray, dim: int, max_rows: int, max_word: int
     ``consumed_bytes`` has no space within ``max_word`` bytes.
     """
     vector_bytes = 4 * dim
-    cap = max(0, min(max_rows, buf.shape[0] // (vector_bytes + 2) + 1))
+    if vector_bytes + 1 > buf.shape[0]:  # not even one row here (and DIM may be huge)
+        empty = np.empty(0, np.int64)
+        return empty, empty, np.empty((0, dim), np.float32), 0, False
+    cap = max(0, min(max_rows, buf.shape[0] // (vector_bytes + 1)))  # a row: word, space, vector
     word_start = np.empty(cap, np.int64)
     word_end = np.empty(cap, np.int64)
     raw = np.empty((cap, vector_bytes), np.uint8)

@@ -18,6 +18,7 @@ import contextlib
 import gzip
 import os
 import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ class Source:
     def read(self, size: int = CHUNK_BYTES) -> bytes:
         try:
             data = self._stream.read(size)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # zlib: corrupt compressed data
             raise TokvecError(f"cannot read: {exc}", path=self.path) from None
         self._advance()
         return data
@@ -90,7 +91,7 @@ class Source:
     def readline(self, limit: int = 1 << 20) -> bytes:
         try:
             return self._stream.readline(limit)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise TokvecError(f"cannot read: {exc}", path=self.path) from None
 
     def line_blocks(self, first_line: int) -> Iterator[tuple[int, bytes]]:
@@ -116,16 +117,25 @@ class Source:
 class MatrixBuilder:
     """A float32 matrix filled block by block: preallocated to an estimate, grown by doubling.
 
+    Nothing is allocated before the first row arrives, so a header announcing an absurd DIM
+    costs no memory until a row of that width has actually been read.
+
     >>> b = MatrixBuilder(dim=2, capacity=1)
     >>> b.append(np.ones((3, 2), np.float32)); b.result().shape
     (3, 2)
     """
 
     def __init__(self, dim: int, capacity: int) -> None:
-        self._matrix = np.empty((max(1, capacity), dim), np.float32)
+        self._dim, self._capacity = dim, max(1, capacity)
+        self._matrix = np.empty((0, dim), np.float32)  # no memory, whatever the DIM
         self.count = 0
 
     def append(self, rows: np.ndarray) -> None:
+        if len(rows) == 0:
+            return
+        if self._capacity:
+            self._matrix = np.empty((max(self._capacity, len(rows)), self._dim), np.float32)
+            self._capacity = 0
         stop = self.count + len(rows)
         if stop > len(self._matrix):
             grown = np.empty((max(stop, 2 * len(self._matrix)), self._matrix.shape[1]),

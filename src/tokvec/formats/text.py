@@ -51,6 +51,10 @@ from .source import (
 HEADER_FORMATS = ("word2vec", "fasttext")
 TEXT_FORMATS = ("word2vec", "glove", "fasttext")
 WRITE_BLOCK_ROWS = 8192
+MAX_HEADER_NUMBER = (1 << 40) - 1
+"""Largest COUNT or DIM a header may give (about 10^12): byte sizes stay far within 64 bits."""
+MAX_BLOCK_VALUES = 1 << 23
+"""Values parsed at a time (32 MiB of float32): a 16 MiB block of valid rows stays under it."""
 
 
 def parse_header(line: bytes, path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -59,7 +63,11 @@ def parse_header(line: bytes, path: str | os.PathLike[str]) -> tuple[int, int]:
     if len(fields) != 2 or not all(f.isdigit() for f in fields) or int(fields[1]) < 1:
         raise TokvecError(f"malformed header: expected 'COUNT DIM' (two integers, DIM >= 1), "
                           f"got {show(line.strip())}", path, 1)
-    return int(fields[0]), int(fields[1])
+    count, dim = int(fields[0]), int(fields[1])
+    if count > MAX_HEADER_NUMBER or dim > MAX_HEADER_NUMBER:
+        raise TokvecError(f"malformed header: {show(line.strip())} announces more than "
+                          f"{MAX_HEADER_NUMBER} vectors or values per vector", path, 1)
+    return count, dim
 
 
 def _is_number(token: bytes) -> bool:
@@ -140,6 +148,8 @@ class NumericRows:
             capacity = 2 * lines
             if self.size_hint is not None:
                 capacity = int(self.size_hint / max(1, len(block)) * lines * 1.02) + 16
+            # a row of DIM values takes at least 2 * DIM - 1 bytes: blank lines hold no rows
+            capacity = min(capacity, (self.size_hint or len(block)) // (2 * dim - 1) + 16)
         if self.limit is not None:
             capacity = min(capacity, self.limit)
         return MatrixBuilder(dim, capacity)
@@ -150,6 +160,37 @@ class NumericRows:
             self.dim = _first_dim(block, self.has_word, self.path, first_line)
             if self.dim is None:
                 return False
+        dim = self.dim
+        if 2 * dim - 1 > len(block):
+            # No line of the block can hold DIM values (a header may announce any DIM): name
+            # the first non-blank line's error rather than allocate DIM columns per line.
+            self._refuse_short_lines(first_line, block)
+            return False
+        lines = block.count(b"\n") + 1
+        if lines > 1 and lines * dim > MAX_BLOCK_VALUES:
+            # Many more lines than rows could fit (blank lines, say): parse in pieces so the
+            # per-line value buffer stays bounded.
+            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
+            step = max(1, MAX_BLOCK_VALUES // dim)
+            start = 0
+            for cut in ends[step - 1::step].tolist():
+                if self._feed_block(first_line, block[start:cut + 1]):
+                    return True
+                first_line += step
+                start = cut + 1
+            return self._feed_block(first_line, block[start:]) if start < len(block) else False
+        return self._feed_block(first_line, block)
+
+    def _refuse_short_lines(self, first_line: int, block: bytes) -> None:
+        assert self.dim is not None
+        for i, raw in enumerate(block.split(b"\n")):
+            if raw.split():
+                parse_line_slowly(raw, self.dim, self.has_word, self.path, first_line + i)
+                raise TokvecError(f"expected {self.dim} values, the line is too short",
+                                  self.path, first_line + i)  # not reached: the parse raises
+
+    def _feed_block(self, first_line: int, block: bytes) -> bool:
+        assert self.dim is not None
         dim = self.dim
         values = np.empty((block.count(b"\n") + 1, dim), np.float32)
         status, word_start, word_end, line_start = parse_block(
