@@ -310,3 +310,21 @@ def test_sgd_and_adamw_optimisers_train(tmp_path, files):
                          quiet(optimizer=opt, lr=lr, epochs=12, weight_decay=0.01), log=None)
         assert model.metrics["dev"]["accuracy"] >= 0.9, opt
     assert torch.get_num_threads() >= 1
+
+
+def test_row_adam_equals_torch_sparse_adam():
+    from tokvec.classify.optim import RowAdam
+
+    torch.manual_seed(0)
+    ours, theirs = (torch.nn.Embedding(500, 8, sparse=True) for _ in range(2))
+    theirs.weight.data.copy_(ours.weight.data)
+    opts = (RowAdam(ours.parameters(), lr=0.01), torch.optim.SparseAdam(theirs.parameters(),
+                                                                         lr=0.01))
+    for _ in range(30):
+        idx = torch.randint(0, 500, (40,))  # repeated rows included
+        for emb, opt in zip((ours, theirs), opts, strict=True):
+            opt.zero_grad()
+            (emb(idx) ** 2).sum().backward()
+            opt.step()
+    torch.testing.assert_close(ours.weight, theirs.weight, rtol=0, atol=1e-6)
+    assert opts[0].state_dict()["state"][0]["step"] == 30

@@ -1,26 +1,77 @@
 """Optimisers and the learning-rate schedule for fine-tuning.
 
 Static embedding tables have sparse gradients: ``sgd`` updates them directly, ``adam``/``adamw``
-use ``SparseAdam`` (lazy Adam: only the rows a batch touches) for them and Adam/AdamW for the rest.
-Weight decay applies to weight matrices only, never to embedding tables, biases or norms.
+use :class:`RowAdam` (lazy Adam: only the rows a batch touches) for them and Adam/AdamW for the
+rest. Weight decay applies to weight matrices only, never to embedding tables, biases or norms.
 
 >>> import torch
 >>> from tokvec.classify.config import FinetuneConfig
 >>> from tokvec.classify.heads import StaticClassifier
 >>> net = StaticClassifier("bag", torch.zeros(10, 4), num_classes=2, pad_id=0)
 >>> [type(o).__name__ for o in make_optimizers(net, FinetuneConfig().resolved())]
-['Adam', 'SparseAdam']
+['Adam', 'RowAdam']
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
 from ..errors import TokvecError
 from .config import FinetuneConfig
 from .heads import StaticClassifier
+
+
+class RowAdam(torch.optim.SparseAdam):
+    """``SparseAdam``'s update (same formula, same state), done with row gathers and scatters.
+
+    torch's ``SparseAdam`` builds sparse tensors and masks for every step, which costs more than
+    the whole forward and backward pass of a bag-of-embeddings classifier; gathering the touched
+    rows of the moments, updating them densely and scattering them back does the same arithmetic
+    several times faster.
+
+    >>> table = torch.nn.Embedding(5, 2, sparse=True)
+    >>> before = table.weight.detach().clone()
+    >>> table(torch.tensor([1, 3, 3])).sum().backward()
+    >>> RowAdam(table.parameters(), lr=0.1).step()
+    >>> (table.weight != before).any(dim=1).tolist()
+    [False, True, False, True, False]
+    """
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            lr, eps = float(group["lr"]), group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.coalesce()
+                rows, values = grad.indices()[0], grad.values()
+                if values.numel() == 0:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                m = exp_avg.index_select(0, rows).lerp_(values, 1 - beta1)
+                v = exp_avg_sq.index_select(0, rows).mul_(beta2).addcmul_(values, values,
+                                                                          value=1 - beta2)
+                exp_avg.index_copy_(0, rows, m)
+                exp_avg_sq.index_copy_(0, rows, v)
+                t = state["step"]
+                step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+                p.index_add_(0, rows, m.div_(v.sqrt_().add_(eps)), alpha=-step_size)
+        return loss
 
 
 def lr_factor(step: int, total: int, schedule: str, warmup: float) -> float:
@@ -68,7 +119,7 @@ def make_optimizers(network: torch.nn.Module, cfg: FinetuneConfig) -> list[torch
         kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
         optimizers.append(kind(groups, lr=cfg.lr))
     if sparse:
-        optimizers.append(torch.optim.SparseAdam(sparse, lr=cfg.lr))
+        optimizers.append(RowAdam(sparse, lr=cfg.lr))
     if not optimizers:
         raise TokvecError("nothing to train: every parameter is frozen")
     return optimizers
