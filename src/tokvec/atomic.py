@@ -3,6 +3,14 @@
 Files and directories are written under a temporary name beside the target and renamed into place
 only once complete, so an interrupted run never leaves a half-written model or vector file.
 
+Replacing an existing directory swaps the two names in one step where the system allows it (Linux
+``renameat2`` with ``RENAME_EXCHANGE``), so even a SIGKILL at any instant leaves the old directory
+or the new one at the target, never neither. Elsewhere the old directory is first moved to
+``.NAME.old``; if the process dies before the new one is renamed into place,
+:func:`restore_interrupted` (called by the next :func:`atomic_dir` on that path and by the
+checkpoint readers) puts the old one back. A kill while a directory is being written can leave a
+hidden ``.NAME.XXXXXXXX.tmp`` beside the target; nothing reads it and it may be deleted.
+
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> with atomic_file(d / "out.txt", "w") as f:
@@ -14,6 +22,8 @@ only once complete, so an interrupted run never leaves a half-written model or v
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -21,6 +31,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV}
+_renameat2: Any = None  # the libc function once looked up; False where there is none
 
 
 def _umask() -> int:
@@ -68,15 +83,76 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
         handle.write("\n")
 
 
+def _libc_renameat2() -> Any:
+    global _renameat2
+    if _renameat2 is None:
+        try:
+            func = ctypes.CDLL(None, use_errno=True).renameat2
+        except (OSError, AttributeError, TypeError):
+            _renameat2 = False
+        else:
+            func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                             ctypes.c_uint]
+            func.restype = ctypes.c_int
+            _renameat2 = func
+    return _renameat2
+
+
+def exchange(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Swap the directory entries ``a`` and ``b`` in one atomic step; False where the system or
+    file system cannot (the caller then falls back to two renames).
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "a").mkdir(); (d / "b").mkdir(); (d / "a" / "x").touch()
+    >>> swapped = exchange(d / "a", d / "b")
+    >>> [p.name for p in (d / ("b" if swapped else "a")).iterdir()]
+    ['x']
+    """
+    func = _libc_renameat2()
+    if not func:
+        return False
+    if func(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _UNSUPPORTED:
+        return False
+    raise OSError(err, os.strerror(err), os.fspath(a), None, os.fspath(b))
+
+
+def _old_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+def restore_interrupted(path: str | os.PathLike[str]) -> bool:
+    """Put back the previous directory at ``path`` if a replacement died half way.
+
+    Only the two-rename fallback of :func:`atomic_dir` can leave this state (``path`` missing,
+    ``.NAME.old`` beside it). Returns True when something was restored.
+    """
+    target = Path(path)
+    old = _old_name(target)
+    if os.path.lexists(target) or not old.is_dir():
+        return False
+    try:
+        os.replace(old, target)
+    except FileNotFoundError:  # another process restored it first
+        return False
+    _fsync_dir(target.parent)
+    return True
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary directory; on success it replaces ``path`` (directory) whole.
 
     An existing directory at ``path`` is swapped out only after the new one is complete, so a
-    reader sees either the old model or the new one, never a mixture.
+    reader sees either the old model or the new one, never a mixture (nor, after a kill, neither:
+    see the module notes).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    restore_interrupted(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
@@ -86,15 +162,29 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
                 with open(child, "rb") as handle:
                     os.fsync(handle.fileno())
         if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
+            _swap_in(tmp, target)
         else:
             os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Make the complete directory ``tmp`` the new ``target`` and delete the old one."""
+    try:
+        swapped = exchange(tmp, target)
+    except FileNotFoundError:  # the target vanished meanwhile: a plain rename will do
+        os.replace(tmp, target)
+        return
+    if swapped:
+        _fsync_dir(target.parent)
+        shutil.rmtree(tmp, ignore_errors=True)  # now the old directory
+        return
+    old = _old_name(target)
+    if old.exists():
+        shutil.rmtree(old)
+    os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)

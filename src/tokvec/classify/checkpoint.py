@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..atomic import atomic_dir, write_json
+from ..atomic import atomic_dir, restore_interrupted, write_json
 from ..errors import TokvecError
 
 STATE_TENSORS = "state.safetensors"
@@ -86,6 +86,8 @@ def save_checkpoint(directory: str | os.PathLike[str], network: torch.nn.Module,
 
 def read_state(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON half of a checkpoint (raises if there is none)."""
+    restore_interrupted(Path(directory).parent)  # the task directory is replaced whole
+    restore_interrupted(directory)
     path = Path(directory) / STATE_JSON
     if not path.is_file():
         raise TokvecError("no checkpoint to resume from (the run finished, or never completed "

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from safetensors.numpy import save_file
 
-from ..atomic import atomic_dir, write_json
+from ..atomic import atomic_dir, restore_interrupted, write_json
 from ..errors import TokvecError
 from ..modeldir import load_tensors
 from ..tokenization import Tokenizer
@@ -84,6 +84,8 @@ def read_checkpoint(model_dir: Path) -> tuple[dict[str, Any], dict[str, np.ndarr
                                                dict[str, np.ndarray], Tokenizer]:
     """``(state, weights, optimizer arrays, tokenizer)`` of ``model_dir/checkpoint``."""
     d = model_dir / CHECKPOINT
+    restore_interrupted(model_dir)  # the final save replaces the whole directory
+    restore_interrupted(d)
     path = d / STATE
     if not path.is_file():
         raise TokvecError("no checkpoint to resume from (run without --resume to start)",

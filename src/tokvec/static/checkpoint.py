@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_dir, write_json
+from ..atomic import atomic_dir, restore_interrupted, write_json
 from ..errors import TokvecError
 
 CHECKPOINT = "checkpoint"
@@ -38,6 +38,7 @@ def checkpoint_dir(work_dir: Path) -> Path:
 
 
 def has_checkpoint(work_dir: Path) -> bool:
+    restore_interrupted(checkpoint_dir(work_dir))
     return (checkpoint_dir(work_dir) / "state.json").is_file()
 
 
@@ -56,6 +57,7 @@ def load_checkpoint(work_dir: Path) -> tuple[dict[str, np.ndarray], dict[str, An
     from ..modeldir import load_tensors
 
     d = checkpoint_dir(work_dir)
+    restore_interrupted(d)
     path = d / "state.json"
     if not path.is_file():
         raise TokvecError("no checkpoint to resume from (expected state.json)", path=d)
