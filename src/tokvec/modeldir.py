@@ -145,11 +145,13 @@ def base_config(kind: str, d_model: int, **extra: Any) -> dict[str, Any]:
 def write_model_dir(directory: str | os.PathLike[str], config: dict[str, Any],
                     tokenizer: Any, tensors: dict[str, dict[str, np.ndarray]],
                     keep: tuple[str, ...] = (METRICS, TRAINING_LOG),
-                    extra_json: dict[str, Any] | None = None) -> Path:
+                    extra_json: dict[str, Any] | None = None,
+                    extra_files: dict[str, bytes] | None = None) -> Path:
     """Write a complete model directory atomically.
 
-    ``tensors`` maps a safetensors file name to its arrays. Files named in ``keep`` that already
-    exist in the old directory (metrics, training log) are carried over.
+    ``tensors`` maps a safetensors file name to its arrays; ``extra_files`` holds other files
+    (a training log) to write inside it. Files named in ``keep`` that already exist in the old
+    directory (metrics, training log) are carried over unless given anew.
     """
     target = Path(directory)
     with atomic_dir(target) as tmp:
@@ -160,6 +162,8 @@ def write_model_dir(directory: str | os.PathLike[str], config: dict[str, Any],
                       str(tmp / filename), metadata={"format": "np"})
         for name, obj in (extra_json or {}).items():
             write_json(tmp / name, obj)
+        for name, data in (extra_files or {}).items():
+            (tmp / safe_member(tmp, name).name).write_bytes(data)
         for name in keep:
             old = target / name
             if old.is_file() and not (tmp / name).exists():

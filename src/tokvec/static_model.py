@@ -109,14 +109,17 @@ class StaticModel:
                 "parameters": params, "memory": memory_report(*self.embeddings.shape)}
 
     # ----- persistence ----------------------------------------------------------------------
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the model directory atomically (config, tokenizer, safetensors)."""
+    def save(self, directory: str | os.PathLike[str],
+             extra_files: dict[str, bytes] | None = None) -> Path:
+        """Write the model directory atomically (config, tokenizer, safetensors, and
+        ``extra_files`` such as a training log)."""
         arrays = {"embeddings": self.embeddings, **self.extra_tensors}
         cfg = dict(self.config)
         cfg["d_model"] = self.d_model
         cfg["vocab_size"] = int(self.embeddings.shape[0])
         cfg["tokenizer"] = {"kind": self.tokenizer.kind, "lowercase": self.tokenizer.lowercase}
-        return write_model_dir(directory, cfg, self.tokenizer, {EMBEDDINGS: arrays})
+        return write_model_dir(directory, cfg, self.tokenizer, {EMBEDDINGS: arrays},
+                               extra_files=extra_files)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str],

@@ -283,6 +283,9 @@ def _train_loop(model: TaskModel, cfg: FinetuneConfig, run: _Run, enc: dict[str,
                 run.best_report, run.best_unsaved = _short(report), True
             else:
                 run.bad_epochs += 1
+            # The log before the checkpoint: lines past the checkpoint are dropped on resume,
+            # while a checkpoint ahead of its log line would lose that line for good.
+            _write_log(run)
             now = time.perf_counter()
             if run.last_save is None or now - run.last_save >= cfg.checkpoint_interval:
                 if run.best_unsaved:
@@ -291,7 +294,6 @@ def _train_loop(model: TaskModel, cfg: FinetuneConfig, run: _Run, enc: dict[str,
                     save_checkpoint(run.output / CHECKPOINT, model.network, optimizers,
                                     run.loop_state(cfg), run.rows())
                 run.last_save, run.best_unsaved = time.perf_counter(), False
-            _write_log(run)
             if run.log is not None:
                 line = (f"epoch {epoch}: loss {record['loss']:.4f} dev accuracy "
                         f"{record['dev_accuracy']:.4f} macro-F1 {record['dev_macro_f1']:.4f} "

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..atomic import atomic_file
 from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import TRAINING_LOG
 from ..tokenization import Tokenizer
@@ -212,7 +213,8 @@ class _Log:
                     if json.loads(line)["step"] <= keep_until:
                         lines.append(line)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        with atomic_file(path, "w") as handle:  # a kill here keeps the old log whole
+            handle.write("".join(line + "\n" for line in lines))
 
     def write(self, entry: dict[str, Any]) -> None:
         if self.enabled:

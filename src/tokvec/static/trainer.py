@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_file
 from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import TRAINING_LOG, base_config
 from ..static_model import StaticModel
@@ -142,7 +141,8 @@ def _train_sgd(cfg: TrainConfig, corpus: EncodedCorpus, work: Path, resume: bool
         engine.load_tables(tables)
         state.update({k: saved[k] for k in state})
         with open(log_path, "a+b") as handle:
-            handle.truncate(int(saved.get("log_bytes", 0)))
+            # Cut the lines written after the checkpoint; never pad a shorter log with NULs.
+            handle.truncate(min(int(saved.get("log_bytes", 0)), handle.seek(0, os.SEEK_END)))
     tok, sent = corpus.chunk_bounds(cfg.chunk_words)
     with StopRequest() as stop:
         monitor = TrainingMonitor(log_path, corpus.num_tokens * cfg.epochs, state["words_done"],
@@ -309,13 +309,23 @@ def _save(cfg: TrainConfig, corpus_path: Path, corpus: EncodedCorpus, out: Path,
                                                    vectors, extra)
     config = base_config("static", cfg.dim, method=cfg.method, training=training, **extra_cfg)
     model = StaticModel(corpus.tokenizer, vectors, config, extra, subwords)
-    model.save(out)
     log = work / TRAINING_LOG
-    if log.is_file():
-        with atomic_file(out / TRAINING_LOG, "wb") as handle:
-            handle.write(log.read_bytes())
-    shutil.rmtree(work, ignore_errors=True)
+    model.save(out, {TRAINING_LOG: log.read_bytes()} if log.is_file() else None)
+    remove_work(work)
     return model
+
+
+def remove_work(work: Path) -> None:
+    """Delete the work folder so that a kill midway leaves it whole or gone, never half.
+
+    It is renamed to a hidden name first (one atomic step) and deleted from there; a leftover
+    from an earlier kill is deleted too.
+    """
+    trash = work.with_name(f".{work.name}.trash")
+    shutil.rmtree(trash, ignore_errors=True)
+    if work.exists():
+        os.replace(work, trash)
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "train", "work_dir_for"]
