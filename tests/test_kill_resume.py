@@ -625,8 +625,10 @@ def test_kill_and_resume_long(name, data, tmp_path_factory):
     print(f"{name}: {len(phases)} kills: " + ", ".join(
         f"{p} {phases.count(p)}" for p in sorted(set(phases))))
     assert len(phases) >= LONG[name]
-    # Killed inside a checkpoint write and inside a replacement of the output directory.
-    assert "checkpoint-write" in phases and "output-replace" in phases, phases
+    # Killed inside a checkpoint write, and inside or right after a replacement of the output
+    # directory (which of the two a kill aimed at a save hits depends on timing).
+    assert "checkpoint-write" in phases, phases
+    assert "output-replace" in phases or "after-final-save" in phases, phases
 
 
 # ----- atomic directory replacement under SIGKILL ---------------------------------------------
@@ -777,8 +779,8 @@ def test_train_kill_in_cleanup_then_rerun_or_resume(tmp_path, small_corpus, monk
     assert log and b"\0" not in log
     with pytest.raises(TokvecError, match="nothing to resume"):
         train(small_corpus, out, _static_config(), resume=True)
-    train(small_corpus, out, _static_config())  # a plain rerun works and tidies up
-    assert not any(p.name.endswith(".trash") for p in tmp_path.iterdir())
+    assert not any(p.name.endswith(".trash") for p in tmp_path.iterdir())  # tidied up
+    train(small_corpus, out, _static_config())  # a plain rerun works
 
 
 def test_pretrain_kill_while_resume_rewrites_the_log(tmp_path, monkeypatch):

@@ -60,6 +60,7 @@ def train(corpus_path: str | os.PathLike[str], output_dir: str | os.PathLike[str
     cfg = config.resolved()
     corpus_path, out = Path(corpus_path), Path(output_dir)
     work = work_dir_for(out)
+    shutil.rmtree(work.with_name(f".{work.name}.trash"), ignore_errors=True)  # a killed clean-up
     require_nonempty(corpus_path)
     _check_device(cfg)
     if cfg.method != "glove":
