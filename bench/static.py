@@ -6,7 +6,15 @@ Run (timings must not overlap with other benchmarks on a shared machine)::
     flock /tmp/tokvec-bench.lock .venv/bin/python bench/static.py --only sgns --epochs 1
 
 The corpus (/work/shared/data/en/corpus.txt) is lowercased and reduced to letter runs (regex
-``[a-z]+``, one output line per input line), cached under bench/out/. Each training runs in its
+``[a-z]+``, one output line per input line), cached under bench/out/. ``--corpus shuffled`` uses
+the same lines in a fixed random order (seed 1): this corpus is six sources one after another
+(Brown, State of the Union, Moby-Dick, Shakespeare and Milton, WordNet glosses, nlp-corpus), and
+with a learning rate that decays to zero the sources read last shape the vectors most, so the
+order in which a tool reads the file moves the scores by a few hundredths. tokvec reads its
+chunks (~16k tokens each) in a new random order every epoch by default (``--chunk-order
+shuffled``); the ``-fileorder`` rows read the file front to back as gensim does
+(``--chunk-order file``). fastText's
+threads each start at their own offset in the file, an order of its own. Each training runs in its
 own child process, one after the other, so that its peak RSS (``ru_maxrss`` from ``wait4``) is its
 own. All tools get the same settings: dim 100, window 5, negative 5, min-count 5, sample 1e-3,
 2 threads; skip-gram lr 0.025, CBOW 0.05; fasttext lr 0.05 (fastText's default) for both, minn 3,
@@ -49,9 +57,10 @@ SETTINGS = {"dim": 100, "window": 5, "negative": 5, "min_count": 5, "sample": 1e
             "threads": 2}
 # tokvec run, then its peers. "-words" runs gensim with its learning rate decayed by words
 # (``train(total_words=...)``), the schedule tokvec uses; plain gensim runs decay it by sentences.
-GROUPS = {"sgns": ("tokvec-sgns", ("gensim-sgns", "gensim-sgns-words")),
-          "cbow": ("tokvec-cbow", ("gensim-cbow", "gensim-cbow-words")),
-          "fasttext": ("tokvec-fasttext", ("fasttext",))}
+GROUPS = {"sgns": (("tokvec-sgns", "tokvec-sgns-fileorder"), ("gensim-sgns", "gensim-sgns-words")),
+          "cbow": (("tokvec-cbow", "tokvec-cbow-fileorder"), ("gensim-cbow", "gensim-cbow-words")),
+          "fasttext": (("tokvec-fasttext", "tokvec-fasttext-fileorder"), ("fasttext",))}
+CORPORA = {"letters": CACHE, "shuffled": OUT / "corpus.letters.shuffled.txt"}
 LR = {"sgns": 0.025, "cbow": 0.05, "fasttext": 0.05}
 
 
@@ -69,21 +78,35 @@ def preprocess(source: Path = SOURCE, target: Path = CACHE) -> int:
     return _count_tokens(target)
 
 
+def shuffled_copy(source: Path, target: Path, seed: int = 1) -> None:
+    """The lines of ``source`` in a fixed random order (cached)."""
+    import random
+
+    if target.is_file() and target.stat().st_mtime >= source.stat().st_mtime:
+        return
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    random.Random(seed).shuffle(lines)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    tmp.replace(target)
+
+
 def _count_tokens(path: Path) -> int:
     with open(path, encoding="utf-8") as handle:
         return sum(len(line.split()) for line in handle)
 
 
 # ----- children: one training each ---------------------------------------------------------
-def child(name: str, epochs: int, model_dir: Path, result: Path) -> None:
+def child(name: str, epochs: int, corpus: Path, model_dir: Path, result: Path) -> None:
     method = name.split("-")[1] if name != "fasttext" else "fasttext"
     info: dict = {}
     if name.startswith("tokvec-"):
         from tokvec.static import TrainConfig, train
 
+        order = "file" if name.endswith("-fileorder") else "shuffled"
         cfg = TrainConfig(method=method, epochs=epochs, lr=LR[method], tokenizer="whitespace",
-                          **SETTINGS)
-        model = train(CACHE, model_dir, cfg)
+                          chunk_order=order, **SETTINGS)
+        model = train(corpus, model_dir, cfg)
         info["train_seconds"] = model.config["training"]["train_seconds"]
         info["final_loss"] = model.config["training"]["final_loss"]
     elif name.startswith("gensim-"):
@@ -94,13 +117,13 @@ def child(name: str, epochs: int, model_dir: Path, result: Path) -> None:
                        negative=SETTINGS["negative"], min_count=SETTINGS["min_count"],
                        sample=SETTINGS["sample"], workers=SETTINGS["threads"],
                        sg=1 if method == "sgns" else 0, alpha=LR[method], seed=1)
-        w2v.build_vocab(LineSentence(str(CACHE)))
+        w2v.build_vocab(LineSentence(str(corpus)))
         start = time.perf_counter()
         if name.endswith("-words"):
-            effective, _ = w2v.train(LineSentence(str(CACHE)),
+            effective, _ = w2v.train(LineSentence(str(corpus)),
                                      total_words=w2v.corpus_total_words, epochs=epochs)
         else:
-            effective, _ = w2v.train(LineSentence(str(CACHE)),
+            effective, _ = w2v.train(LineSentence(str(corpus)),
                                      total_examples=w2v.corpus_count, epochs=epochs)
         info["train_seconds"] = time.perf_counter() - start
         info["effective_words"] = effective
@@ -111,7 +134,7 @@ def child(name: str, epochs: int, model_dir: Path, result: Path) -> None:
 
         start = time.perf_counter()
         ft = fasttext.train_unsupervised(
-            str(CACHE), model="skipgram", dim=SETTINGS["dim"], ws=SETTINGS["window"],
+            str(corpus), model="skipgram", dim=SETTINGS["dim"], ws=SETTINGS["window"],
             neg=SETTINGS["negative"], minCount=SETTINGS["min_count"], t=SETTINGS["sample"],
             epoch=epochs, minn=3, maxn=6, bucket=2_000_000, thread=SETTINGS["threads"],
             lr=LR["fasttext"], verbose=0)
@@ -130,12 +153,12 @@ def _save_plain(model_dir: Path, words: list, matrix, source: str) -> None:
 
 
 # ----- parent ------------------------------------------------------------------------------
-def run_child(name: str, epochs: int) -> dict:
-    model_dir = OUT / "models" / name
+def run_child(name: str, epochs: int, corpus: str) -> dict:
+    model_dir = _models(corpus) / name
     result = OUT / f"{name}.result.json"
     result.unlink(missing_ok=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name,
-           "--epochs", str(epochs)]
+           "--epochs", str(epochs), "--corpus", corpus]
     env = {**os.environ, "TOKVEC_PROGRESS": "0"}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
@@ -147,6 +170,10 @@ def run_child(name: str, epochs: int) -> dict:
     info = json.loads(result.read_text())
     info.update(wall_seconds=wall, peak_rss_mb=usage.ru_maxrss / 1024, model_dir=str(model_dir))
     return info
+
+
+def _models(corpus: str) -> Path:
+    return OUT / ("models" if corpus == "letters" else f"models-{corpus}")
 
 
 def evaluate(model_dir: str) -> dict:
@@ -172,13 +199,17 @@ def table(results: dict, methods: list[str]) -> str:
     lines = ["| run | " + " | ".join(c for c, _, _ in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for method in methods:
-        name, peers = GROUPS[method]
-        for run in (name, *peers):
+        names, peers = GROUPS[method]
+        for run in (*names, *peers):
+            if run not in results:
+                continue
             r = results[run]
             lines.append(f"| {run} | " + " | ".join(f.format(r[k]) for _, k, f in COLUMNS)
                          + " |")
-        ours = results[name]
-        for peer_name in peers:
+        for name, peer_name in ((n, p) for n in names for p in peers):
+            if name not in results or peer_name not in results:
+                continue
+            ours = results[name]
             peer = results[peer_name]
             ratio = [f"{ours['wall_seconds'] / peer['wall_seconds']:.2f}x",
                      f"{ours['train_seconds'] / peer['train_seconds']:.2f}x",
@@ -186,7 +217,7 @@ def table(results: dict, methods: list[str]) -> str:
                      f"{ours['peak_rss_mb'] / peer['peak_rss_mb']:.2f}x"]
             ratio += [f"{ours[k] - peer[k]:+.3f}" for k in ("ws353", "simlex", "men")]
             ratio += [f"{ours[k] - peer[k]:+.1f}" for k in ("analogy", "analogy_cov")]
-            lines.append(f"| tokvec vs {peer_name} | " + " | ".join(ratio) + " |")
+            lines.append(f"| {name} vs {peer_name} | " + " | ".join(ratio) + " |")
     return "\n".join(lines)
 
 
@@ -214,12 +245,17 @@ def main() -> None:
     parser.add_argument("--only", default="sgns,cbow,fasttext",
                         help="comma-separated subset of sgns,cbow,fasttext")
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="letters",
+                        help="letters: the file's own line order (default); shuffled: the same "
+                             "lines in a fixed random order")
+    parser.add_argument("--runs", help="comma-separated run names to keep (default: all of "
+                                       "the chosen methods, e.g. tokvec-sgns,gensim-sgns)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--no-docs", action="store_true",
                         help="do not rewrite docs/static-benchmark.md")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.epochs, OUT / "models" / args.child,
+        child(args.child, args.epochs, CORPORA[args.corpus], _models(args.corpus) / args.child,
               OUT / f"{args.child}.result.json")
         return
     methods = [m for m in args.only.split(",") if m]
@@ -227,33 +263,44 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--only: unknown method(s) {', '.join(unknown)}")
     tokens = preprocess()
-    print(f"corpus: {CACHE} ({tokens:,} tokens), {args.epochs} epochs", file=sys.stderr)
+    corpus = CORPORA[args.corpus]
+    if args.corpus == "shuffled":
+        shuffled_copy(CACHE, corpus)
+    print(f"corpus: {corpus} ({tokens:,} tokens), {args.epochs} epochs", file=sys.stderr)
+    wanted = set(args.runs.split(",")) if args.runs else None
     results = {}
     for method in methods:
-        for name in (GROUPS[method][0], *GROUPS[method][1]):
+        for name in (*GROUPS[method][0], *GROUPS[method][1]):
+            if wanted is not None and name not in wanted:
+                continue
             print(f"training {name} ...", file=sys.stderr)
-            r = run_child(name, args.epochs)
+            r = run_child(name, args.epochs, args.corpus)
             r["words_per_s"] = tokens * args.epochs / r["train_seconds"]
             results[name] = r
     for r in results.values():
         r.update(evaluate(r["model_dir"]))
     text = table(results, methods)
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    header = (f"{stamp}; {machine()}\n\ncorpus {tokens:,} tokens x {args.epochs} epochs; "
-              f"command: `bench/static.py --only {','.join(methods)} --epochs {args.epochs}`")
+    command = f"bench/static.py --corpus {args.corpus} --only {','.join(methods)}"
+    if args.runs:
+        command += f" --runs {args.runs}"
+    header = (f"{stamp}; {machine()}\n\ncorpus {corpus.name}, {tokens:,} tokens x "
+              f"{args.epochs} epochs; command: `{command} --epochs {args.epochs}`")
     print(header + "\n\n" + text)
-    (OUT / "static-results.json").write_text(json.dumps(results, indent=2))
-    full = set(methods) == set(GROUPS) and args.epochs == 5
+    (OUT / f"static-results-{args.corpus}.json").write_text(json.dumps(results, indent=2))
+    full = (args.corpus == "shuffled" or set(methods) == set(GROUPS)) and args.epochs == 5
     if full and not args.no_docs:
-        write_docs(header, text, results)
+        write_docs(header, text, "results" if args.corpus == "letters" else args.corpus)
 
 
-def write_docs(header: str, text: str, results: dict) -> None:
+def write_docs(header: str, text: str, section: str) -> None:
+    """Replace the text between the two ``<!-- section -->`` markers of the benchmark page."""
     doc = ROOT / "docs" / "static-benchmark.md"
-    notes = doc.read_text(encoding="utf-8").split("<!-- results -->")
-    intro = notes[0] if len(notes) == 3 else "# Static embedding benchmark\n\n"
-    outro = notes[2] if len(notes) == 3 else "\n"
-    doc.write_text(f"{intro}<!-- results -->\n{header}\n\n{text}\n<!-- results -->{outro}",
+    marker = f"<!-- {section} -->"
+    notes = doc.read_text(encoding="utf-8").split(marker)
+    if len(notes) != 3:
+        raise SystemExit(f"{doc}: expected two {marker} markers around the results")
+    doc.write_text(f"{notes[0]}{marker}\n{header}\n\n{text}\n{marker}{notes[2]}",
                    encoding="utf-8")
 
 

@@ -50,6 +50,7 @@ def test_cli_trains_a_word_tokenized_lowercased_model(tmp_path, capsys, en_corpu
     ("--device", "tpu", "--device must be one of auto, cpu, cuda"),
     ("--x-max", "0", "--x-max must be a positive number, got 0.0"),
     ("--memory-mb", "-5", "--memory-mb must be a positive number, got -5.0"),
+    ("--chunk-order", "random", "--chunk-order must be one of shuffled, file, got 'random'"),
     ("--engine", "torch --method fasttext", "the GPU (torch) path trains sgns and cbow"),
 ])
 def test_nonsense_flags_give_one_line_and_write_nothing(tmp_path, capsys, en_corpus, flag,

@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="auto (GPU via torch if present, else the CPU kernels), cpu or cuda")
     p.add_argument("--engine", default="auto",
                    help="auto, numba (CPU kernels) or torch (torch on --device, for checks)")
+    p.add_argument("--chunk-order", default="shuffled", help="shuffled (default): read the "
+                   "corpus in chunks of ~16k tokens, in a new random order each epoch; file: "
+                   "front to back every epoch, as word2vec and gensim")
     p.add_argument("--checkpoint-every", type=float, default=10.0,
                    help="minutes between checkpoints, 0 for none (default 10)")
     p.add_argument("--resume", action="store_true",
@@ -77,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every, minn=args.minn, maxn=args.maxn,
         buckets=args.buckets, x_max=args.x_max, memory_mb=args.memory_mb,
         encoding_errors=args.encoding_errors, device=args.device,
-        engine=args.engine, progress=show_progress())
+        engine=args.engine, chunk_order=args.chunk_order, progress=show_progress())
     cfg.validate()
     try:
         model = train(args.corpus, args.output, cfg, resume=args.resume)

@@ -6,7 +6,10 @@ and 0.05 for ``cbow`` and ``fasttext`` (fastText's default), window 5 and 5 epoc
 (window 10, 25 epochs, lr 0.05, as the GloVe reference code, and ``x_max`` 10, as its demo
 script uses for corpora of millions of words; the paper's 100 suits billions); noise words drawn
 from the unigram distribution to the power 0.75 (word2vec), 0.5 for ``fasttext`` (fastText's
-choice); threads default to all cores.
+choice); threads default to all cores. ``chunk_order`` "shuffled" (default) visits the corpus
+chunks (about ``chunk_words`` tokens of whole sentences each) in a new random order each epoch
+(see :func:`tokvec.static.trainer.chunk_order`); "file" reads them front to back, as word2vec
+and gensim do.
 
 >>> cfg = TrainConfig(method="sgns", dim=50).resolved()
 >>> cfg.lr, cfg.window, cfg.epochs
@@ -30,6 +33,7 @@ from ..errors import TokvecError
 METHODS = ("sgns", "cbow", "glove", "fasttext")
 DEVICES = ("auto", "cpu", "cuda")
 ENGINES = ("auto", "numba", "torch")
+CHUNK_ORDERS = ("shuffled", "file")
 TOKENIZER_KINDS = ("word", "whitespace", "char", "zh-char", "zh-word")
 
 _DEFAULT_LR = {"sgns": 0.025, "cbow": 0.05, "fasttext": 0.05, "glove": 0.05}
@@ -70,9 +74,10 @@ class TrainConfig:
     device: str = "auto"
     progress: bool = False
     shared_negatives: bool = True
+    chunk_order: str = "shuffled"
     engine: str = "auto"
     torch_batch: int = 4096
-    chunk_words: int = 65536
+    chunk_words: int = 16384
     log_every: float = 5.0
 
     def resolved(self) -> TrainConfig:
@@ -99,6 +104,7 @@ class TrainConfig:
             raise TokvecError(f"--device must be one of {', '.join(DEVICES)} (or cuda:N), "
                               f"got {self.device!r}")
         _choice("--engine", self.engine, ENGINES)
+        _choice("--chunk-order", self.chunk_order, CHUNK_ORDERS)
         _choice("--encoding-errors", self.encoding_errors, ("strict", "replace"))
         _int_at_least("--dim", self.dim, 1, "a positive integer")
         _int_at_least("--window", self.window, 1, "a positive integer")
