@@ -12,13 +12,12 @@ the same lines in a fixed random order (seed 1): this corpus is six sources one 
 with a learning rate that decays to zero the sources read last shape the vectors most, so the
 order in which a tool reads the file moves the scores by a few hundredths. tokvec reads its
 chunks (~16k tokens each) in a new random order every epoch by default (``--chunk-order
-shuffled``); the ``-fileorder`` rows read the file front to back as gensim does
-(``--chunk-order file``). fastText's
-threads each start at their own offset in the file, an order of its own. Each training runs in its
-own child process, one after the other, so that its peak RSS (``ru_maxrss`` from ``wait4``) is its
-own. All tools get the same settings: dim 100, window 5, negative 5, min-count 5, sample 1e-3,
-2 threads; skip-gram lr 0.025, CBOW 0.05; fasttext lr 0.05 (fastText's default) for both, minn 3,
-maxn 6, 2,000,000 buckets.
+shuffled``); the ``-fileorder`` rows read the file front to back as gensim does (``--chunk-order
+file``). fastText's threads each start at their own offset in the file, an order of its own.
+Each training runs in its own child process, one after the other, so that its peak RSS
+(``ru_maxrss`` from ``wait4``) is its own. All tools get the same settings: dim 100, window 5,
+negative 5, min-count 5, sample 1e-3, 2 threads; skip-gram lr 0.025, CBOW 0.05; fasttext lr 0.05
+(fastText's default) for both, minn 3, maxn 6, 2,000,000 buckets.
 
 words/s = corpus tokens (whitespace words of the cached file) x epochs / training seconds, the
 same numerator for every tool (ratios: tokvec over the peer, time and memory lower is better).

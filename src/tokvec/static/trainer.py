@@ -2,10 +2,9 @@
 
 :func:`train` validates the settings, encodes the corpus once into ``OUTPUT.work/`` (next to the
 output directory), trains epoch by epoch over chunks of whole sentences (about ``chunk_words``
-tokens each, visited in :func:`chunk_order`) with ``threads`` numba
-kernels running at once, and writes a
-:class:`~tokvec.static_model.StaticModel` directory (``training.jsonl`` included). The work folder
-is removed after success.
+tokens each, visited in :func:`chunk_order`) with ``threads`` numba kernels running at once, and
+writes a :class:`~tokvec.static_model.StaticModel` directory (``training.jsonl`` included). The
+work folder is removed after success.
 
 Interrupts: SIGINT/SIGTERM (or ``should_stop`` returning True) stop submitting chunks, let the
 running ones finish, write a checkpoint and raise :class:`TrainingInterrupted`. A checkpoint is
@@ -209,27 +208,20 @@ class _Loop:
         self.nchunks = len(tok) - 1
         self.total = corpus.num_tokens * cfg.epochs
         self.sizes = np.diff(np.asarray(tok, dtype=np.int64))
-        self.order = np.arange(self.nchunks)
-        self.slot_start = np.zeros(self.nchunks, dtype=np.int64)
-        self._order_epoch = -1
+        self.order = self.slot_start = np.zeros(0, dtype=np.int64)  # set per epoch by run()
 
     def lr_at(self, words_done: int) -> float:
         cfg = self.cfg
         return cfg.lr - (cfg.lr - cfg.min_lr) * (words_done / self.total)
 
-    def _epoch_order(self, epoch: int) -> None:
+    def _start_epoch(self, epoch: int) -> None:
         """Fix this epoch's chunk order and where each slot starts in the lr schedule."""
-        if self._order_epoch == epoch:
-            return
         self.order = chunk_order(self.nchunks, self.cfg.chunk_order, self.cfg.seed, epoch)
-        sizes = self.sizes[self.order]
-        self.slot_start = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-        self._order_epoch = epoch
+        self.slot_start = np.concatenate(([0], np.cumsum(self.sizes[self.order])[:-1]))
 
     def _job(self, epoch: int, slot: int) -> Callable[[], tuple[float, int]]:
         from .kernels_w2v import chunk_seed
 
-        self._epoch_order(epoch)
         chunk = int(self.order[slot])
         ids, ends = self.corpus.chunk(self.tok, self.sent, chunk)
         pos0 = epoch * self.corpus.num_tokens + int(self.slot_start[slot])
@@ -243,6 +235,7 @@ class _Loop:
         last_ckpt = time.perf_counter()
         try:
             while epoch < cfg.epochs:
+                self._start_epoch(epoch)
                 pending: dict[Future, int] = {}
                 nxt = chunk
                 while nxt < self.nchunks or pending:
@@ -306,7 +299,9 @@ def chunk_order(nchunks: int, how: str, seed: int, epoch: int) -> np.ndarray:
     the same one again on resume. ``"file"`` reads the chunks front to back, as word2vec and
     gensim read a corpus. Shuffling matters when a corpus is several sources one after another:
     the learning rate decays to almost zero, so in file order the sources read last shape the
-    vectors most (on the benchmark corpus, WordNet glosses last move WordSim-353 by about 0.04).
+    vectors most (on the benchmark corpus, which ends with WordNet glosses and nlp-corpus, file
+    order scored WordSim-353 0.077 lower for fasttext and 0.020 lower for skip-gram; see
+    docs/static-benchmark.md).
 
     >>> chunk_order(6, "shuffled", 1, 0).tolist() != chunk_order(6, "shuffled", 1, 1).tolist()
     True
