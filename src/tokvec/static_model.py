@@ -93,7 +93,10 @@ class StaticModel:
             rows = vocab.word_ids()
             words = [vocab.tokens[i] for i in rows]
             oov = self.subwords.vector if self.subwords is not None else None
-            self._vectors = StaticVectors(words, self.embeddings[rows], oov=oov)
+            tok = self.tokenizer
+            self._vectors = StaticVectors(words, self.embeddings[rows], oov=oov,
+                                          normalize=tok.normalize,
+                                          normalization=tok.normalization)
         return self._vectors
 
     def word_vector(self, word: str) -> np.ndarray:

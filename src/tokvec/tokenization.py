@@ -248,6 +248,23 @@ class Tokenizer:
             normalized = self.hf.normalizer.normalize_str(normalized)
         return [w for w, _ in self.hf.pre_tokenizer.pre_tokenize_str(normalized)]
 
+    def normalize(self, text: str) -> str:
+        """``text`` through the tokenizer's normaliser, as training saw the corpus.
+
+        >>> tok = Tokenizer.from_vocabulary(Vocabulary(["[UNK]", "king"]), lowercase=True)
+        >>> tok.normalize("Ｋing"), tok.normalization
+        ('king', 'Unicode NFKC and lowercasing')
+        """
+        return text if self.hf.normalizer is None else self.hf.normalizer.normalize_str(text)
+
+    @property
+    def normalization(self) -> str:
+        """What :meth:`normalize` does, in words (for messages): e.g. ``NFKC and lowercasing``."""
+        if self.hf.normalizer is None:
+            return "no normalisation"
+        base = "BERT's text cleaning" if self.kind == "wordpiece" else "Unicode NFKC"
+        return f"{base} and lowercasing" if self.lowercase else base
+
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         """Token ids of one text."""
         return self.hf.encode(self.segment(text), add_special_tokens=add_special_tokens).ids

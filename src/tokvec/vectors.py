@@ -11,6 +11,14 @@ rows, so memory stays bounded for any vocabulary.
 'queen'
 >>> round(kv.similarity("king", "queen"), 3)
 0.5
+
+A model trained on lowercased text answers mixed-case queries the same way, by normalising the
+query as training normalised the corpus (exact spellings are tried first):
+
+>>> kv = StaticVectors(["king", "queen"], np.eye(2, dtype=np.float32), normalize=str.lower,
+...                    normalization="lowercasing")
+>>> kv.similarity("King", "QUEEN") == kv.similarity("king", "queen")
+True
 """
 
 from __future__ import annotations
@@ -25,10 +33,17 @@ _BLOCK_ROWS = 65536
 
 
 class StaticVectors:
-    """Words and their vectors; optional ``oov`` callable supplies vectors for unseen words."""
+    """Words and their vectors; optional ``oov`` callable supplies vectors for unseen words.
+
+    ``normalize`` maps a query word to the form the vocabulary holds (the model tokenizer's
+    normaliser: Unicode NFKC, lowercasing, ...), and ``normalization`` names it for error
+    messages. A query is looked up as written first, then normalised.
+    """
 
     def __init__(self, words: Sequence[str], vectors: np.ndarray,
-                 oov: Callable[[str], np.ndarray | None] | None = None) -> None:
+                 oov: Callable[[str], np.ndarray | None] | None = None,
+                 normalize: Callable[[str], str] | None = None,
+                 normalization: str | None = None) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(words):
             raise TokvecError(f"{len(words)} words but vectors of shape {vectors.shape}")
@@ -36,13 +51,15 @@ class StaticVectors:
         self.vectors = vectors
         self.index = {w: i for i, w in enumerate(self.words)}
         self.oov = oov
+        self.normalize = normalize
+        self.normalization = normalization
         self._unit: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.words)
 
     def __contains__(self, word: object) -> bool:
-        return word in self.index
+        return isinstance(word, str) and self.row(word) is not None
 
     @property
     def dim(self) -> int:
@@ -56,22 +73,42 @@ class StaticVectors:
             self._unit = self.vectors / np.maximum(norms, 1e-12)
         return self._unit
 
-    def get_vector_or_none(self, word: str) -> np.ndarray | None:
+    def normalized(self, word: str) -> str:
+        """``word`` as the model's normaliser writes it (unchanged without one)."""
+        return self.normalize(word) if self.normalize is not None else word
+
+    def row(self, word: str) -> int | None:
+        """The row of ``word`` as written, else of its normalised form, else None."""
         i = self.index.get(word)
+        if i is None and self.normalize is not None:
+            i = self.index.get(self.normalize(word))
+        return i
+
+    def get_vector_or_none(self, word: str) -> np.ndarray | None:
+        i = self.row(word)
         if i is not None:
             return self.vectors[i]
-        return self.oov(word) if self.oov is not None else None
+        return self.oov(self.normalized(word)) if self.oov is not None else None
 
     def get_vector(self, word: str) -> np.ndarray:
         """The word's vector; unknown words raise unless the model has subword vectors."""
         vec = self.get_vector_or_none(word)
         if vec is None:
-            raise TokvecError(f"word {word!r} is not in the vocabulary "
-                              f"({len(self)} words; matching is case-sensitive)")
+            raise TokvecError(self._unknown_message(word))
         return vec
 
+    def _unknown_message(self, word: str) -> str:
+        if self.normalize is None:
+            how = "matching is exact (the model records no normalisation)"
+        else:
+            looked = self.normalize(word)
+            how = f"looked up as written and after {self.normalization or 'normalisation'}"
+            if looked != word:
+                how += f" as {looked!r}"
+        return f"word {word!r} is not in the vocabulary ({len(self)} words; {how})"
+
     def _unit_vector(self, word: str) -> np.ndarray:
-        i = self.index.get(word)
+        i = self.row(word)
         if i is not None:
             return self.unit[i]
         vec = self.get_vector(word)
@@ -101,7 +138,8 @@ class StaticVectors:
         norm = float(np.linalg.norm(query))
         if norm > 0:
             query /= norm
-        exclude = {self.index[w] for w in (*positive, *negative) if w in self.index}
+        rows = (self.row(w) for w in (*positive, *negative))
+        exclude = {i for i in rows if i is not None}
         return self.nearest(query, topn, restrict=restrict, exclude=exclude)
 
     def nearest(self, query: np.ndarray, topn: int = 10, restrict: int | None = None,
