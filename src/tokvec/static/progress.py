@@ -3,8 +3,10 @@
 Each finished chunk reports its words, the summed negative-sampling loss and the number of
 examples it was summed over (what the kernel computed, not an estimate). The bar shows words/s,
 ETA, the current learning rate and the mean loss of the chunks since the bar's last update;
-every ``log_every`` seconds and at each epoch end a JSON line goes to the log with the mean loss
-over all examples since the previous line::
+every ``log_every`` seconds, at each epoch end and, early in the run, when the words done first
+pass each of :data:`EARLY_MILESTONES` (0.1%, 0.25%, 0.5%, 1% and 2% of all words, so that a
+plot of a short run starts near zero) a JSON line goes to the log with the mean loss over all
+examples since the previous line::
 
     {"step": 12, "epoch": 1, "progress": 0.2, "words_done": 786432, "loss": 2.31,
      "examples": 1841123, "lr": 0.0201, "words_per_s": 612345.0, "elapsed_s": 1.28}
@@ -29,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+EARLY_MILESTONES = (0.001, 0.0025, 0.005, 0.01, 0.02)
+
 
 class TrainingMonitor:
     """Collects per-chunk results; drives the progress bar and appends ``training.jsonl``."""
@@ -51,6 +55,8 @@ class TrainingMonitor:
         self._line_examples = 0
         self._line_words = 0
         self._line_time = time.perf_counter()
+        marks = (int(f * self.total_words) for f in EARLY_MILESTONES)
+        self._milestones = [m for m in marks if m > self.words_done] if self.log_every > 0 else []
         self.last_loss: float | None = None
 
     @property
@@ -69,7 +75,11 @@ class TrainingMonitor:
             postfix["loss"] = f"{loss_sum / examples:.4f}"
         self._bar.set_postfix(postfix, refresh=False)
         self._bar.update(int(words))
-        if self.log_every > 0 and time.perf_counter() - self._line_time >= self.log_every:
+        early = bool(self._milestones) and self.words_done >= self._milestones[0]
+        if early:
+            self._milestones = [m for m in self._milestones if m > self.words_done]
+        if early or (self.log_every > 0
+                     and time.perf_counter() - self._line_time >= self.log_every):
             self.write_line(epoch, lr)
 
     def write_line(self, epoch: int, lr: float, **extra: Any) -> None:
