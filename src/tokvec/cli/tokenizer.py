@@ -8,6 +8,7 @@ import sys
 
 from ..atomic import atomic_file
 from ..errors import TokvecError
+from ..pieces import readable_pieces
 from ..textio import iter_line_batches
 from ..tokenization import KINDS, Tokenizer
 from .common import add_encoding_errors, positive_int, show_progress
@@ -35,13 +36,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.set_defaults(func=_train)
 
     e = verbs.add_parser("encode", help="encode text with a trained tokenizer",
-                         description="Print each input line's tokens (or ids), space separated.")
+                         description="Print each input line's tokens (or ids), space separated. "
+                                     "Byte-level BPE pieces are shown as text, the word "
+                                     "boundary as \u2581 and partial UTF-8 bytes as <0xE4>; "
+                                     "--raw prints the tokenizer's own strings (Ġ for a "
+                                     "space).")
     e.add_argument("tokenizer", help="directory with tokenizer.json (a tokenizer or a model)")
     e.add_argument("--input", "-i", required=True, help="UTF-8 text file to encode")
     e.add_argument("-o", "--output", help="output file (default stdout)")
     e.add_argument("--ids", action="store_true", help="print ids instead of tokens")
     e.add_argument("--jsonl", action="store_true",
-                   help="one JSON object per line: tokens, ids, offsets, word ids")
+                   help="one JSON object per line: tokens (the tokenizer's own strings), "
+                        "pieces (as printed), ids, offsets, word ids")
+    e.add_argument("--raw", action="store_true",
+                   help="print the tokenizer's own token strings (byte-level BPE: Ġ, Ã©, ...)")
     add_encoding_errors(e)
     e.set_defaults(func=_encode)
 
@@ -58,18 +66,20 @@ def _train(args: argparse.Namespace) -> int:
 
 def _encode(args: argparse.Namespace) -> int:
     tok = Tokenizer.load(args.tokenizer)
+    kind = "raw" if args.raw else tok.kind
 
     def lines_out():
         for batch in iter_line_batches(args.input, 4096, args.encoding_errors):
             for enc in tok.encode_batch(batch):
                 if args.jsonl:
-                    yield json.dumps({"tokens": enc.tokens, "ids": enc.ids,
-                                      "offsets": enc.offsets, "word_ids": enc.word_ids},
-                                     ensure_ascii=False)
+                    yield json.dumps({"tokens": enc.tokens,
+                                      "pieces": readable_pieces(kind, enc.tokens),
+                                      "ids": enc.ids, "offsets": enc.offsets,
+                                      "word_ids": enc.word_ids}, ensure_ascii=False)
                 elif args.ids:
                     yield " ".join(map(str, enc.ids))
                 else:
-                    yield " ".join(enc.tokens)
+                    yield " ".join(readable_pieces(kind, enc.tokens))
 
     if args.output:
         with atomic_file(args.output, "w") as handle:
