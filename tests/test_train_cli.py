@@ -24,7 +24,7 @@ def test_cli_trains_a_word_tokenized_lowercased_model(tmp_path, capsys, en_corpu
     assert code == 0, err
     assert "sgns model" in err and "words/s" in err
     model = load_model(out)
-    assert "cat" in model.vectors and "The" not in model.vectors and "," in model.vectors
+    assert "cat" in model.vectors and "The" not in model.vectors.index and "," in model.vectors
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["kind"] == "static" and cfg["method"] == "sgns"
     assert cfg["training"]["lowercase"] is True and cfg["training"]["tokenizer"] == "word"

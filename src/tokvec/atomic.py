@@ -26,16 +26,48 @@ import ctypes
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import DiskFull
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+# What a full disk looks like when it does not arrive as an OSError with an errno: numpy's
+# ``tofile`` reports a short write, safetensors wraps the OS error in its own exception.
+_FULL_MESSAGES = re.compile(r"no space left on device|os error (28|122)\b|disk quota exceeded"
+                            r"|\d+ requested and \d+ written", re.IGNORECASE)
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV}
 _renameat2: Any = None  # the libc function once looked up; False where there is none
+
+
+def full_disk_error(exc: BaseException, path: str | os.PathLike[str]) -> DiskFull | None:
+    """A :class:`~tokvec.errors.DiskFull` naming ``path`` when ``exc`` is a full file system.
+
+    >>> str(full_disk_error(OSError(28, "No space left on device"), "out/m"))
+    'out/m: cannot write: no space left on device'
+    >>> full_disk_error(ValueError("bad"), "out/m") is None
+    True
+    """
+    if isinstance(exc, DiskFull):
+        return exc
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return DiskFull(path) if exc.errno in _FULL_ERRNOS else None
+    if isinstance(exc, Exception) and _FULL_MESSAGES.search(str(exc)):
+        return DiskFull(path)
+    return None
+
+
+def raise_if_full(exc: BaseException, path: str | os.PathLike[str]) -> None:
+    """Raise the :class:`~tokvec.errors.DiskFull` of :func:`full_disk_error`, if there is one."""
+    full = full_disk_error(exc, path)
+    if full is not None and full is not exc:
+        raise full from None
 
 
 def _umask() -> int:
@@ -70,9 +102,10 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb",
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise_if_full(exc, target)
         raise
 
 
@@ -166,8 +199,9 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         else:
             os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise_if_full(exc, target)
         raise
 
 

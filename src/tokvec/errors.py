@@ -49,6 +49,17 @@ class TrainingDiverged(TokvecError):
         self.step = step
 
 
+class DiskFull(TokvecError):
+    """A write failed because the file system is full (or the user's quota is spent).
+
+    >>> str(DiskFull("runs/m"))
+    'runs/m: cannot write: no space left on device'
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, detail: str = "") -> None:
+        super().__init__(f"cannot write: no space left on device{detail}", path=path)
+
+
 def check(condition: bool, message: str) -> None:
     """Raise :class:`TokvecError` with ``message`` unless ``condition`` holds.
 

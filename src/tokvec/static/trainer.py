@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TokvecError, TrainingDiverged
+from ..atomic import full_disk_error, raise_if_full
+from ..errors import DiskFull, TokvecError, TrainingDiverged
 from ..modeldir import TRAINING_LOG, base_config
 from ..static_model import StaticModel
 from ..textio import require_nonempty
@@ -75,19 +76,31 @@ def train(corpus_path: str | os.PathLike[str], output_dir: str | os.PathLike[str
     try:
         corpus = prepare_corpus(corpus_path, work, cfg.min_count, cfg.max_vocab, cfg.tokenizer,
                                 cfg.lowercase, cfg.encoding_errors, cfg.progress)
-    except BaseException:
+    except BaseException as exc:
         if created:
             shutil.rmtree(work, ignore_errors=True)
+        raise_if_full(exc, work)
         raise
     prepare_seconds = time.perf_counter() - started
-    if cfg.method == "glove":
-        from .glove_bridge import train_glove_model
+    try:
+        if cfg.method == "glove":
+            from .glove_bridge import train_glove_model
 
-        vectors, extra, stats = train_glove_model(cfg, corpus, work, resume, should_stop)
-    else:
-        vectors, extra, stats = _train_sgd(cfg, corpus, work, resume, should_stop)
-    stats["prepare_seconds"] = round(prepare_seconds, 3)
-    return _save(cfg, corpus_path, corpus, out, work, vectors, extra, stats)
+            vectors, extra, stats = train_glove_model(cfg, corpus, work, resume, should_stop)
+        else:
+            vectors, extra, stats = _train_sgd(cfg, corpus, work, resume, should_stop)
+        stats["prepare_seconds"] = round(prepare_seconds, 3)
+        return _save(cfg, corpus_path, corpus, out, work, vectors, extra, stats)
+    except Exception as exc:
+        full = full_disk_error(exc, out)
+        if full is None:
+            raise
+        if has_checkpoint(work):
+            raise DiskFull(full.path, f"; the checkpoint in {work} is kept: free some space "
+                                      "and run again with --resume") from None
+        remove_work(work)
+        raise full from None
+
 
 
 def _make_engine(cfg: TrainConfig, corpus: EncodedCorpus) -> Any:
