@@ -72,6 +72,8 @@ class FinetuneConfig:
     extend_vocab: bool = True
     grad_clip: float | None = None
     checkpoint_interval: float = 30.0
+    # fit a softmax temperature on the dev set after training (tokvec.classify.calibration)
+    calibrate: bool = True
 
     def resolved(self) -> FinetuneConfig:
         """A copy with every ``None`` replaced by the head's default, checked."""

@@ -3,7 +3,8 @@
 ::
 
     task/
-      config.json              kind "classifier": head, labels, window, network shape, training
+      config.json              kind "classifier": head, labels, window, network shape, training,
+                               calibration (the temperature T fitted on the dev set)
       tokenizer.json           the task's tokenizer (base vocabulary plus added training words)
       tokenizer_config.json
       embeddings.safetensors   static heads: "embeddings", the |V| x d token table
@@ -21,6 +22,9 @@
 ...              config=FinetuneConfig(dim=8, epochs=30, lr=0.05), log=None)
 >>> TaskModel.load(d + "/task").predict(["good fun", "bad dull"])
 ['pos', 'neg']
+
+Probabilities are ``softmax(logits / T)`` with the temperature ``T`` that ``finetune`` fitted on
+the dev set (:mod:`tokvec.classify.calibration`); a model saved without one has ``T = 1``.
 """
 
 from __future__ import annotations
@@ -50,10 +54,11 @@ from ..modeldir import (
 )
 from ..tokenization import CONFIG_NAME as TOKENIZER_CONFIG
 from ..tokenization import TOKENIZER_NAME, Tokenizer
+from .calibration import temperature_from_config, uncalibrated
 from .data import LabelledData, read_labelled
 from .features import Encoded, Featurizer, pad
 from .heads import Batch, EncoderClassifier, StaticClassifier
-from .metrics import classification_report
+from .metrics import classification_report, probability_report, softmax
 
 KIND = "classifier"
 HEAD_FILE = "head.safetensors"
@@ -105,7 +110,8 @@ class TaskModel:
                              vocab_size=featurizer.tokenizer.vocab_size,
                              base=start.report.get("base", {}),
                              vocabulary={k: v for k, v in start.report.items() if k != "base"},
-                             training=cfg.to_dict())
+                             training=cfg.to_dict(),
+                             calibration=uncalibrated("not fitted yet (training in progress)"))
         model = cls(network, featurizer, labels, config, start.contextual)
         model.set_trainable(cfg)
         return model
@@ -132,6 +138,17 @@ class TaskModel:
     def head(self) -> str:
         return str(self.config["head"])
 
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature ``T`` (1.0 for an uncalibrated model)."""
+        return temperature_from_config(self.config)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the probabilities are temperature-scaled (a temperature was fitted)."""
+        entry = self.config.get("calibration")
+        return isinstance(entry, dict) and entry.get("method") == "temperature"
+
     # ----- inference ------------------------------------------------------------------------
     def make_batch(self, encoded: Encoded, indices: Sequence[int] | np.ndarray) -> Batch:
         """Padded tensors for the examples ``indices`` of ``encoded``."""
@@ -143,8 +160,8 @@ class TaskModel:
             bigrams = bigrams.to(self.device)
         return Batch(ids.to(self.device), mask.to(self.device), bigrams, bigram_mask)
 
-    def proba_encoded(self, encoded: Encoded, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities ``(N, C)`` of pre-encoded texts (longest-first batches)."""
+    def logits_encoded(self, encoded: Encoded, batch_size: int = 256) -> np.ndarray:
+        """Raw (uncalibrated) logits ``(N, C)`` of pre-encoded texts (longest-first batches)."""
         n = len(encoded.ids)
         out = np.zeros((n, len(self.labels)), dtype=np.float32)
         order = np.argsort([-len(x) for x in encoded.ids], kind="stable")
@@ -155,36 +172,64 @@ class TaskModel:
                 for start in range(0, n, batch_size):
                     idx = order[start:start + batch_size]
                     logits = self.network(self.make_batch(encoded, idx))
-                    out[idx] = torch.softmax(logits.float(), -1).cpu().numpy()
+                    out[idx] = logits.float().cpu().numpy()
         finally:
             self.network.train(was_training)
         return out
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """Probabilities ``(len(texts), len(self.labels))``, columns in ``self.labels`` order."""
-        return self.proba_encoded(self.featurizer.encode(list(texts)), batch_size)
+    def proba_encoded(self, encoded: Encoded, batch_size: int = 256, calibrated: bool = True,
+                      dtype: Any = np.float32) -> np.ndarray:
+        """Class probabilities ``(N, C)`` of pre-encoded texts: ``softmax(logits / T)`` with
+        the model's temperature (``calibrated=False``: T = 1), computed in float64 and returned
+        as ``dtype``."""
+        logits = self.logits_encoded(encoded, batch_size)
+        return softmax(logits, self.temperature if calibrated else 1.0).astype(dtype, copy=False)
+
+    def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Raw logits ``(len(texts), len(self.labels))``, before the temperature."""
+        return self.logits_encoded(self.featurizer.encode(list(texts)), batch_size)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256, calibrated: bool = True,
+                      dtype: Any = np.float32) -> np.ndarray:
+        """Probabilities ``(len(texts), len(self.labels))``, columns in ``self.labels`` order,
+        calibrated by the model's temperature unless ``calibrated=False``."""
+        return self.proba_encoded(self.featurizer.encode(list(texts)), batch_size, calibrated,
+                                  dtype)
 
     def predict(self, texts: Sequence[str], batch_size: int = 256) -> list[str]:
-        """The most probable label of each text."""
-        proba = self.predict_proba(texts, batch_size)
-        return [self.labels[i] for i in proba.argmax(1)]
+        """The most probable label of each text (the temperature does not change it)."""
+        logits = self.predict_logits(texts, batch_size)
+        return [self.labels[i] for i in logits.argmax(1)]
 
     def evaluate(self, data: str | os.PathLike[str] | LabelledData, errors: str = "strict",
                  batch_size: int = 256) -> dict[str, Any]:
-        """Accuracy, macro-F1, per-class scores and confusion on a labelled TSV file.
+        """Accuracy, macro-F1, per-class scores, confusion and the probability metrics on a
+        labelled TSV file.
 
-        Gold labels the model does not know are kept (always wrong) and listed under
-        ``unknown_labels`` with the first line of each.
+        The probability metrics (:func:`~tokvec.classify.metrics.probability_report`) are
+        ``ece`` and ``log_loss`` with the model's temperature and ``ece_uncalibrated``,
+        ``log_loss_uncalibrated`` with T = 1; ``temperature`` and ``calibrated`` say which
+        temperature was used. Gold labels the model does not know are kept for accuracy and
+        F1 (always wrong), left out of log-loss and ECE (``probability_examples`` counts the
+        rows those use), and listed under ``unknown_labels`` with the first line of each.
         """
         if not isinstance(data, LabelledData):
             data = read_labelled(data, errors)
-        known = set(self.labels)
+        index = {label: i for i, label in enumerate(self.labels)}
         unknown: dict[str, int] = {}
         for label, line in zip(data.labels, data.lines, strict=True):
-            if label not in known and label not in unknown:
+            if label not in index and label not in unknown:
                 unknown[label] = line
-        predicted = self.predict(data.texts, batch_size)
+        logits = self.predict_logits(data.texts, batch_size)
+        predicted = [self.labels[i] for i in logits.argmax(1)]
         report = classification_report(data.labels, predicted, self.labels)
+        rows = np.array([i for i, label in enumerate(data.labels) if label in index],
+                        dtype=np.int64)
+        gold = np.array([index[data.labels[i]] for i in rows], dtype=np.int64)
+        report.update(probability_report(logits[rows], gold, self.temperature))
+        report["temperature"] = self.temperature
+        report["calibrated"] = self.calibrated
+        report["probability_examples"] = len(rows)
         report["unknown_labels"] = {k: f"{data.path}:{v}" for k, v in unknown.items()}
         return report
 
@@ -250,6 +295,10 @@ class TaskModel:
         except (KeyError, TypeError) as exc:
             raise TokvecError(f"config.json lacks a classifier field ({exc})",
                               path=d / CONFIG) from None
+        try:
+            temperature_from_config(cfg)
+        except ValueError as exc:
+            raise TokvecError(str(exc), path=d / CONFIG) from None
         head_path = safe_member(d, str(cfg.get("head_file", HEAD_FILE)), d / CONFIG)
         head_tensors = load_tensors(head_path)
         contextual = None

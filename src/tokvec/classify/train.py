@@ -10,6 +10,12 @@ spend more time writing a large table than training it.) The first epoch is alwa
 Training stops after ``patience`` epochs without improvement; the final directory holds the best
 weights, and the checkpoint is removed.
 
+After training, the best weights get a softmax temperature fitted on the dev set
+(:mod:`tokvec.classify.calibration`; ``calibrate=False`` leaves T = 1): it is stored under
+``"calibration"`` in ``config.json``, logged in the closing line of ``training.jsonl``, and the
+dev (and test) scores in ``metrics.json`` gain ``ece`` and ``log_loss`` with and without it.
+It is computed from the best weights alone, so a resumed run fits the same temperature.
+
 Optimisers and the learning-rate schedule (constant, linear or cosine after a linear warm-up)
 live in :mod:`tokvec.classify.optim`.
 """
@@ -33,12 +39,13 @@ from ..atomic import atomic_dir, atomic_file, write_json
 from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import METRICS, TRAINING_LOG
 from .base import load_start
+from .calibration import fit_calibration, uncalibrated
 from .checkpoint import load_checkpoint, read_state, save_checkpoint
 from .config import FinetuneConfig
 from .data import LabelledData, LabelMap, check_classes, read_labelled
 from .features import Encoded, batch_order
 from .heads import StaticClassifier
-from .metrics import class_balance, classification_report
+from .metrics import class_balance, classification_report, probability_report
 from .model import TaskModel
 from .optim import lr_factor, make_optimizers
 
@@ -319,8 +326,8 @@ def _diverged(run: _Run, loss: float) -> None:
 
 
 def _predict(model: TaskModel, encoded: Encoded) -> list[str]:
-    proba = model.proba_encoded(encoded)
-    return [model.labels[i] for i in proba.argmax(1)]
+    logits = model.logits_encoded(encoded)
+    return [model.labels[i] for i in logits.argmax(1)]
 
 
 def _short(report: dict[str, Any]) -> dict[str, Any]:
@@ -370,21 +377,43 @@ def _read_log(path: Path) -> list[dict[str, Any]]:
 
 def _finish(model: TaskModel, run: _Run, cfg: FinetuneConfig, dev: LabelledData,
             test: LabelledData | None, enc: dict[str, Encoded]) -> TaskModel:
-    """Restore the best weights, score dev and test, write the final directory."""
+    """Restore the best weights, fit the temperature on dev, score dev and test, write the
+    final directory."""
     if run.best_state is not None:
         model.network.load_state_dict(run.best_state)
     model.network.eval()
-    metrics: dict[str, Any] = {"best_epoch": run.best_epoch}
-    metrics["dev"] = _short(classification_report(dev.labels, _predict(model, enc["dev"]),
-                                                  model.labels))
+    index = {label: i for i, label in enumerate(model.labels)}
+    logits = {"dev": model.logits_encoded(enc["dev"])}
+    gold = {"dev": np.array([index[x] for x in dev.labels], dtype=np.int64)}
     if test is not None:
-        metrics["test"] = _short(classification_report(test.labels, _predict(model, enc["test"]),
-                                                       model.labels))
+        logits["test"] = model.logits_encoded(enc["test"])
+        gold["test"] = np.array([index[x] for x in test.labels], dtype=np.int64)
+    if cfg.calibrate:
+        model.config["calibration"] = fit_calibration(logits["dev"], gold["dev"], "dev")
+    else:
+        model.config["calibration"] = uncalibrated("calibrate=False (--no-calibrate)")
+    temperature = model.temperature
+    metrics: dict[str, Any] = {"best_epoch": run.best_epoch,
+                               "calibration": dict(model.config["calibration"])}
+    for name, data in (("dev", dev), ("test", test)):
+        if data is None:
+            continue
+        predicted = [model.labels[i] for i in logits[name].argmax(1)]
+        metrics[name] = {**_short(classification_report(data.labels, predicted, model.labels)),
+                         **probability_report(logits[name], gold[name], temperature)}
     stopped = "early stopping" if run.bad_epochs >= (cfg.patience or cfg.epochs or 1) else "epochs"
+    calibration = model.config["calibration"]
     run.records.append({"event": "end", "best_epoch": run.best_epoch, "epochs": run.epoch,
                         "stopped_by": stopped, "dev_macro_f1": metrics["dev"]["macro_f1"],
                         **({"test_accuracy": metrics["test"]["accuracy"],
-                            "test_macro_f1": metrics["test"]["macro_f1"]} if test else {})})
+                            "test_macro_f1": metrics["test"]["macro_f1"]} if test else {}),
+                        "temperature": temperature, "calibration": calibration["method"],
+                        **({"dev_nll_before": calibration["dev_nll_before"],
+                            "dev_nll_after": calibration["dev_nll_after"]}
+                           if "dev_nll_before" in calibration else {}),
+                        **({"test_ece": metrics["test"]["ece"],
+                            "test_ece_uncalibrated": metrics["test"]["ece_uncalibrated"]}
+                           if test else {})})
     _write_all(model, run, cfg, None, metrics)  # the new directory has no checkpoint/
     model.metrics = metrics
     return model

@@ -19,6 +19,8 @@ Per-head defaults (override any of them):
   bilstm   adam lr 1e-3, batch 32, 10 epochs, dropout 0.3, hidden 128, max pooling, window 256
   encoder  adamw lr 3e-5, batch 32, 3 epochs, 10% warm-up then linear decay, weight decay 0.01,
            dropout 0.1, [CLS] pooling, the model's window
+After training, a softmax temperature is fitted on the dev set (temperature scaling) so that
+predict --proba gives calibrated probabilities; --no-calibrate keeps T = 1.
 Files are UTF-8 TSV, one 'label<TAB>text' per line. See docs/classify.md.
 """
 
@@ -95,6 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-interval", type=nonneg_float, default=30.0, metavar="SECONDS",
                    help="save the best weights and a resumable checkpoint after an epoch at most "
                         "this often (default 30; 0: after every epoch)")
+    p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="do not fit a softmax temperature on the dev set (probabilities stay "
+                        "the plain softmax, T = 1)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in TASK_DIR from its last checkpoint "
                         "(its settings come from the checkpoint; BASE is not read again)")
@@ -116,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
         pool=args.pool, seed=args.seed, threads=args.threads, dim=args.dim,
         tokenizer=args.tokenizer, lowercase=args.lowercase, min_count=args.min_count,
         extend_vocab=args.extend_vocab, grad_clip=args.grad_clip,
-        checkpoint_interval=args.checkpoint_interval)
+        checkpoint_interval=args.checkpoint_interval, calibrate=args.calibrate)
     if args.threads:
         import torch
 
@@ -130,6 +135,12 @@ def _run(args: argparse.Namespace) -> int:
     if "test" in scores:
         parts.append(f"test accuracy {scores['test']['accuracy']:.4f} "
                      f"macro-F1 {scores['test']['macro_f1']:.4f}")
+    calibration = model.config.get("calibration", {})
+    if calibration.get("method") == "temperature":
+        parts.append(f"temperature {model.temperature:.4g} (dev NLL "
+                     f"{calibration['dev_nll_before']:.4f} -> {calibration['dev_nll_after']:.4f})")
+    else:
+        parts.append("uncalibrated (temperature 1)")
     print(f"classifier ({args.head}) written to {args.output}: " + "; ".join(parts),
           file=sys.stderr)
     return 0

@@ -2,14 +2,20 @@
 
 Without ``--metrics`` the input has one text per line and the output one line per input line:
 the label, or with ``--proba`` a JSON object ``{"label": ..., "proba": {label: p, ...}}``.
+Probabilities are calibrated by the model's temperature and printed with 6 significant digits
+(above 0.9: 6 significant digits of the distance from 1), so that a probability that is not exactly
+0 or 1 never prints as 0 or 1 (``3.21e-07``, ``0.999999679``).
 With ``--metrics`` the input is a labelled ``label<TAB>text`` file and the output is one JSON
-object: accuracy, macro-F1, per-class scores and the confusion matrix (``{gold: {predicted: n}}``).
+object: accuracy, macro-F1, per-class scores, the confusion matrix (``{gold: {predicted: n}}``),
+and the probability metrics ``ece``, ``log_loss`` (calibrated) and ``ece_uncalibrated``,
+``log_loss_uncalibrated`` (temperature 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Iterator
 
@@ -28,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--proba", action="store_true",
                    help="one JSON object per line with the label and all class probabilities")
     p.add_argument("--metrics", action="store_true",
-                   help="input is labelled: print accuracy, macro_f1 and confusion as JSON")
+                   help="input is labelled: print accuracy, macro_f1, confusion, ece and "
+                        "log_loss as JSON")
     p.add_argument("--batch-size", type=positive_int, default=256,
                    help="texts per forward pass (default 256)")
     p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
@@ -40,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     import torch
 
     from ..classify import TaskModel, read_texts
+    from ..classify.metrics import softmax
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -54,21 +62,41 @@ def _run(args: argparse.Namespace) -> int:
         _emit(args.output, iter([json.dumps(report, ensure_ascii=False, indent=2)]))
         return 0
     texts = read_texts(args.input, errors=args.encoding_errors)
-    proba = model.predict_proba(texts, batch_size=args.batch_size)
+    logits = model.predict_logits(texts, batch_size=args.batch_size)
+    proba = softmax(logits, model.temperature) if args.proba else None
 
     def lines() -> Iterator[str]:
-        for row in proba:
+        for i, row in enumerate(logits):
             label = model.labels[int(row.argmax())]
-            if args.proba:
+            if proba is not None:
                 yield json.dumps({"label": label,
-                                  "proba": {k: round(float(p), 6)
-                                            for k, p in zip(model.labels, row, strict=True)}},
+                                  "proba": {k: probability(float(p)) for k, p
+                                            in zip(model.labels, proba[i], strict=True)}},
                                  ensure_ascii=False)
             else:
                 yield label
 
     _emit(args.output, lines())
     return 0
+
+
+def probability(p: float, digits: int = 6) -> float:
+    """``p`` with ``digits`` significant digits, or above 0.9 as many digits as it takes to give
+    ``1 - p`` that many, so that no probability strictly between 0 and 1 prints as exactly 0 or
+    1 (six decimals print ``1e-8`` as 0 and ``1 - 1e-8`` as 1) and the columns of a two-class
+    prediction are equally precise.
+
+    >>> probability(0.123456789), probability(3.21e-9), probability(0.9999999678)
+    (0.123457, 3.21e-09, 0.9999999678)
+    >>> probability(0.0298333333), probability(1 - 0.0298333333)
+    (0.0298333, 0.9701667)
+    >>> probability(1.0), probability(0.0)
+    (1.0, 0.0)
+    """
+    if not 0.0 < p < 1.0:
+        return p
+    extra = max(0, math.floor(-math.log10(1.0 - p))) if p > 0.5 else 0
+    return float(f"{p:.{digits + extra}g}")
 
 
 def _emit(path: str | None, lines: Iterator[str]) -> None:
