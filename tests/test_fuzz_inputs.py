@@ -8,11 +8,15 @@ found.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import json
+import lzma
 import re
 import struct
+import tempfile
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,10 +28,12 @@ from fuzz_targets import (
     UnlocatedError,
     base_models,
     load_and_use_model,
+    mutated,
     run_case,
     target,
 )
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tokvec.errors import TokvecError
 from tokvec.formats import read_vectors
@@ -92,7 +98,34 @@ def test_corrupt_gzip_data_is_a_tokvec_error(tmp_path):
     path = tmp_path / "v.txt.gz"
     path.write_bytes(packed[:10] + b"\x07" + packed[11:])  # a deflate block of reserved type 3
     for fmt in ("auto", "glove", "word2vec-bin"):
-        expect_error(path, r"cannot read", fmt)
+        expect_error(path, r"corrupt gzip data", fmt)
+
+
+PACKERS = {"gz": lambda b: gzip.compress(b, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=60,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.sampled_from(sorted(PACKERS)),
+       st.one_of(st.just(b"the cat sat\nna\xefve\n\n" * 40), st.binary(max_size=300)),
+       st.data())
+def test_mutated_compressed_text_raises_only_tokvec_errors(kind, text, data):
+    """Every text reader on damaged gzip, bzip2 or xz bytes: lines, or a TokvecError naming
+    the file (never EOFError, zlib.error, OSError, lzma.LZMAError, ...)."""
+    from tokvec.static.corpus import read_line_blocks
+    from tokvec.textio import iter_lines, require_nonempty
+
+    packed = data.draw(mutated(PACKERS[kind](text), max_ops=2))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"c.txt.{kind}"
+        path.write_bytes(packed)
+        for read in (lambda: list(iter_lines(path, errors="replace")),
+                     lambda: list(read_line_blocks(path, errors="replace")),
+                     lambda: require_nonempty(path), lambda: read_vectors(path)):
+            try:
+                read()
+            except TokvecError as exc:
+                assert str(exc).startswith(str(path)), str(exc)
 
 
 @pytest.mark.parametrize("data, fmt", [

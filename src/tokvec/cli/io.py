@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("import", help="make a model from a word2vec/GloVe/fastText/TSV file",
                        description="Read a vector file into a static model directory; file "
                                    "order becomes id order. " + _FORMAT_HELP + ".")
-    i.add_argument("vectors", help="vector file (may be .gz), or a projector directory")
+    i.add_argument("vectors", help="vector file (may be gzip, bzip2 or xz compressed), or a "
+                                   "projector directory")
     i.add_argument("-o", "--output", required=True, help="model directory to write")
     i.add_argument("--format", choices=("auto", *FORMATS), default="auto",
                    help="file format (default auto: detected from the first bytes)")

@@ -14,8 +14,8 @@
 =================  =================================================================  ==========
 
 ``fmt="auto"`` (reading only) looks at the file's first bytes: see :mod:`.detect`. Any file may be
-gzip-compressed (recognised by content when reading; a name ending in ``.gz`` compresses when
-writing).
+gzip-, bzip2- or xz-compressed when reading (recognised by content, decompressed as it is read);
+a name ending in ``.gz`` is gzip-compressed when writing.
 
 **Exactness.** Binary round trips are exact. Text is written with the fewest digits that read
 back as the same float32, so text round trips are exact too (bit for bit, ``-0.0`` included).

@@ -9,8 +9,10 @@ Rules, in order:
    (float32 bytes hold control characters with near certainty, except for very small DIM);
 3. otherwise a text line of a word and numbers: ``glove``.
 
-Gzip-compressed files (``.gz``) are looked into. A GloVe file whose first line happens to be two
-integers (a numeric word and a single value) reads as a header: pass the format explicitly.
+Compressed files (gzip, bzip2, xz: recognised by content) are looked into: the rules apply to
+the decompressed bytes, and a ``.gz``, ``.bz2`` or ``.xz`` suffix is ignored for the names above.
+A GloVe file whose first line happens to be two integers (a numeric word and a single value)
+reads as a header: pass the format explicitly.
 
 >>> import tempfile, os
 >>> d = tempfile.mkdtemp()
@@ -35,9 +37,16 @@ _HEADER = re.compile(rb"\s*\d+\s+\d+\s*")
 _CONTROL = frozenset([*range(32), 127]) - frozenset(b"\t\n\r\x0b\x0c")
 
 
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+
 def _base_name(path: Path) -> str:
+    """The lower-cased name without a compression suffix: ``v.vec.xz`` -> ``v.vec``."""
     name = path.name.lower()
-    return name[:-3] if name.endswith(".gz") else name
+    for suffix in _COMPRESSED_SUFFIXES:
+        if name.endswith(suffix):
+            return name[:-len(suffix)]
+    return name
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:

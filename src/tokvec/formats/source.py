@@ -1,5 +1,6 @@
-"""What every vector format shares: opening files (plain or gzip), reading them in blocks of whole
-lines, decoding words, the duplicate policy, checking words before writing, atomic output.
+"""What every vector format shares: opening files (plain, gzip, bzip2 or xz), reading them in
+blocks of whole lines, decoding words, the duplicate policy, checking words before writing,
+atomic output.
 
 Read positions are reported the way a user finds them again: ``path:LINE`` for text formats and
 ``path: row N`` for word2vec binary files, which have no lines.
@@ -18,7 +19,6 @@ import contextlib
 import gzip
 import os
 import warnings
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,38 +28,34 @@ import numpy as np
 
 from ..atomic import atomic_file
 from ..errors import TokvecError
-from ..textio import ENCODING_ERRORS, byte_progress, open_checked
+from ..textio import ENCODING_ERRORS, DecompressedStream, ReadError, byte_progress, open_checked
 
 CHUNK_BYTES = 1 << 24
 """Bytes read at a time (16 MiB): large enough to amortise per-block work, small in memory."""
 DUPLICATES = ("error", "first")
-_GZIP_MAGIC = b"\x1f\x8b"
 _SPACES = b" \t\n\r\x0b\x0c"
 
 
 class Source:
-    """A vector file opened for reading (gzip is recognised by its magic bytes), with a byte
-    progress bar that follows the file on disk."""
+    """A vector file opened for reading through :func:`tokvec.textio.open_checked` (gzip, bzip2
+    and xz are recognised by their magic bytes and decompressed as read), with a byte progress
+    bar that follows the file on disk."""
 
     def __init__(self, path: str | os.PathLike[str], progress: bool = False,
                  desc: str = "reading") -> None:
         self.path = Path(path)
-        self._raw = open_checked(self.path, "rb")
-        self._bar: Any = None
-        self._done = 0
+        self._bar: Any = byte_progress([self.path], f"{desc} {self.path.name}", progress)
         try:
-            self.compressed = self._raw.peek(2)[:2] == _GZIP_MAGIC
-            self._stream: IO[bytes] = (gzip.GzipFile(fileobj=self._raw, mode="rb")
-                                       if self.compressed else self._raw)
-            self._bar = byte_progress([self.path], f"{desc} {self.path.name}", progress)
+            self._stream: IO[bytes] = open_checked(self.path, progress=self._bar)
         except BaseException:
-            self._raw.close()
+            self._bar.close()
             raise
+        self.compressed = isinstance(self._stream, DecompressedStream)
 
     @property
     def size(self) -> int:
-        """Bytes on disk (compressed size for gzip files)."""
-        return os.fstat(self._raw.fileno()).st_size
+        """Bytes on disk (the compressed size for a compressed file)."""
+        return os.fstat(self._stream.fileno()).st_size
 
     def __enter__(self) -> Source:
         return self
@@ -68,38 +64,33 @@ class Source:
         self.close()
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-        if self._stream is not self._raw:
-            self._stream.close()
-        self._raw.close()
-
-    def _advance(self) -> None:
-        if self._bar is not None:
-            position = self._raw.tell()
-            self._bar.update(position - self._done)
-            self._done = position
+        self._bar.close()
+        self._stream.close()
 
     def read(self, size: int = CHUNK_BYTES) -> bytes:
+        """Up to ``size`` bytes (fewer only at the end, or just before a read failure)."""
         try:
-            data = self._stream.read(size)
-        except (OSError, EOFError, zlib.error) as exc:  # zlib: corrupt compressed data
-            raise TokvecError(f"cannot read: {exc}", path=self.path) from None
-        self._advance()
-        return data
+            return self._stream.read(size)
+        except OSError as exc:
+            raise TokvecError(f"cannot read: {exc.strerror or exc}", path=self.path) from None
 
     def readline(self, limit: int = 1 << 20) -> bytes:
         try:
             return self._stream.readline(limit)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise TokvecError(f"cannot read: {exc}", path=self.path) from None
+        except ReadError as exc:
+            raise exc.at(1) from None
+        except OSError as exc:
+            raise TokvecError(f"cannot read: {exc.strerror or exc}", path=self.path) from None
 
     def line_blocks(self, first_line: int) -> Iterator[tuple[int, bytes]]:
         """Yield ``(number of the block's first line, block)``; blocks hold whole lines."""
         rest = b""
         line = first_line
         while True:
-            data = self.read()
+            try:
+                data = self.read()
+            except ReadError as exc:  # a damaged compressed file: the line it reached
+                raise exc.at(line) from None
             if not data:
                 if rest:
                     yield line, rest

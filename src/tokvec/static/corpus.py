@@ -40,7 +40,13 @@ import numpy as np
 
 from ..atomic import atomic_dir, write_json
 from ..errors import TokvecError
-from ..textio import ENCODING_ERRORS, byte_progress, open_checked, require_nonempty
+from ..textio import (
+    ENCODING_ERRORS,
+    ReadError,
+    byte_progress,
+    open_checked,
+    require_nonempty,
+)
 from ..tokenization import Tokenizer
 from ..vocab import DEFAULT_SPECIALS, Vocabulary
 from .wordsplit import SENTINEL, WordSplitter
@@ -190,7 +196,8 @@ def read_line_blocks(path: Path, errors: str = "strict", progress: Any = None,
     """Decoded blocks of whole lines, each ending in a newline (same checks as ``iter_lines``).
 
     Invalid UTF-8 stops with the file, line and byte (or becomes U+FFFD with ``replace``); NUL
-    bytes are refused.
+    bytes are refused. Compressed files are decompressed as they are read (see
+    :func:`tokvec.textio.open_checked`); ``progress`` counts bytes on disk.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.txt"
@@ -202,11 +209,12 @@ def read_line_blocks(path: Path, errors: str = "strict", progress: Any = None,
         raise TokvecError(f"encoding errors must be one of {ENCODING_ERRORS}, got {errors!r}")
     line_base = 0
     pending: list[bytes] = []
-    with open_checked(path) as handle:
+    with open_checked(path, progress=progress) as handle:
         while True:
-            data = handle.read(block_bytes)
-            if progress is not None:
-                progress.update(len(data))
+            try:
+                data = handle.read(block_bytes)
+            except ReadError as exc:  # a damaged compressed file: the line it reached
+                raise exc.at(line_base + 1) from None
             cut = data.rfind(b"\n") + 1 if data else len(data)
             if data and cut == 0:
                 pending.append(data)  # one long line: gather without quadratic copying
