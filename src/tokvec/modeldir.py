@@ -50,7 +50,7 @@ def register_kind(kind: str, loader: Callable[[Path, dict[str, Any]], Any]) -> N
 # Which module registers each kind: only that one is imported, so loading a static model does
 # not pay for importing torch.
 KIND_MODULES = {"static": "static_model", "bert": "contextual", "bilstm": "contextual",
-                "hf": "contextual", "classifier": "classify"}
+                "hf": "contextual", "classifier": "classify", "multilingual": "multilingual"}
 
 
 def _ensure_loader(kind: str) -> None:

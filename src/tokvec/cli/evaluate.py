@@ -1,4 +1,11 @@
-"""``tokvec evaluate``: word similarity, analogies and (contextual models) WiC polysemy."""
+"""``tokvec evaluate``: word similarity, analogies, (contextual models) WiC polysemy and
+(multilingual models) bilingual lexicon induction.
+
+``--bli`` reads ``source TAB target`` dictionaries and reports precision at 1, 5 and 10
+(:mod:`tokvec.multilingual.bli`); the language pair is ``--src-lang`` / ``--tgt-lang``, else the
+model's first and second languages (``tokvec align`` writes the source first). On a
+multilingual model ``--similarity`` and ``--analogy`` score one language, named by ``--lang``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from typing import Any
 from ..errors import TokvecError
 from ..evaluation import ANALOGY_RESTRICT, evaluate_vectors
 from ..modeldir import load_model, update_metrics
+from ..multilingual.vectors import MultilingualVectors
 from .common import positive_int, print_json
 
 
@@ -26,6 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="analogy file(s) in the Google format")
     p.add_argument("--wic", nargs="+", default=[], metavar="FILE",
                    help="WiC-style file(s): label TAB word TAB sentence1 TAB sentence2")
+    p.add_argument("--bli", nargs="+", default=[], metavar="FILE",
+                   help="multilingual models: bilingual dictionaries (source TAB target) to "
+                        "translate, scored by precision at 1, 5 and 10")
+    p.add_argument("--retrieval", choices=("csls", "nn"), default="csls",
+                   help="--bli retrieval: CSLS with k=10 (default) or cosine nearest neighbour")
+    p.add_argument("--src-lang", help="--bli source language (default: the model's first)")
+    p.add_argument("--tgt-lang", help="--bli target language (default: the model's second)")
+    p.add_argument("--lang", help="multilingual models: the language --similarity and "
+                                  "--analogy score")
     p.add_argument("--restrict", type=positive_int, default=ANALOGY_RESTRICT,
                    help=f"analogies search the N most frequent words (default {ANALOGY_RESTRICT})")
     p.add_argument("--case-sensitive", action="store_true",
@@ -36,12 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    if not (args.similarity or args.analogy or args.wic):
-        raise TokvecError("give at least one of --similarity, --analogy, --wic")
-    stems = [Path(f).stem for f in (*args.similarity, *args.analogy, *args.wic)]
+    files = (*args.similarity, *args.analogy, *args.wic, *args.bli)
+    if not files:
+        raise TokvecError("give at least one of --similarity, --analogy, --wic, --bli")
+    stems = [Path(f).stem for f in files]
     if len(set(stems)) != len(stems):
         raise TokvecError("two input files share a name; results are keyed by file name")
-    for f in (*args.similarity, *args.analogy, *args.wic):
+    for f in files:
         if not Path(f).is_file():
             raise TokvecError("no such file", path=f)
     model: Any = load_model(args.model)
@@ -51,9 +69,26 @@ def _evaluate(args: argparse.Namespace) -> int:
         if vectors is None:
             raise TokvecError("similarity and analogy need static word vectors; this model "
                               f"is {model.config.get('kind')!r}", path=args.model)
+        if isinstance(vectors, MultilingualVectors):
+            if args.lang is None:
+                raise TokvecError(f"a multilingual model ({', '.join(vectors.languages)}): "
+                                  "name the language to score with --lang", path=args.model)
+            vectors = vectors.language(args.lang)
+        elif args.lang is not None:
+            raise TokvecError("--lang applies to multilingual models only", path=args.model)
         results.update(evaluate_vectors(vectors, args.similarity, args.analogy,
                                         restrict=args.restrict,
                                         case_insensitive=not args.case_sensitive))
+    if args.bli:
+        from ..multilingual.bli import evaluate_bli
+
+        space = getattr(model, "vectors", None)
+        if not isinstance(space, MultilingualVectors):
+            raise TokvecError("--bli needs a multilingual model (made by `tokvec align`); this "
+                              f"model is {model.config.get('kind')!r}", path=args.model)
+        for f in args.bli:
+            results[Path(f).stem] = evaluate_bli(space, f, args.src_lang, args.tgt_lang,
+                                                 args.retrieval)
     if args.wic:
         from ..contextual.wic import evaluate_wic
 
@@ -73,6 +108,10 @@ def _print_table(results: dict[str, Any]) -> None:
         if "spearman" in r:
             line = (f"{name:<24} spearman {r['spearman']:.4f}   pairs {r['pairs']}"
                     f"   oov {r['oov']}")
+        elif "p@1" in r:
+            line = (f"{name:<24} p@1 {r['p@1']:.4f}   p@5 {r['p@5']:.4f}   p@10 {r['p@10']:.4f}"
+                    f"   words {r['words']}   oov {r['oov']}   ({r['src_lang']}->"
+                    f"{r['tgt_lang']}, {r['retrieval']})")
         elif "accuracy_covered" in r:
             line = (f"{name:<24} accuracy {100 * r['accuracy']:.2f}%   covered-only "
                     f"{100 * r['accuracy_covered']:.2f}%   ({r['covered']}/{r['questions']} "

@@ -4,6 +4,9 @@
 or an Embedding Projector TSV pair into a static model directory; ``tokvec export model/ -o
 vectors.txt --format glove`` writes a model's words and vectors in any of those formats. Each
 prints a one-line summary on stderr; on an error nothing is written.
+
+A multilingual model exports one language with ``--lang``, or all of them with each word
+written ``lang:word`` (``zh:神``, ``en:god``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from ..errors import TokvecError
 from ..formats import FORMATS, detect_format, export_vectors, import_vectors
 from ..modeldir import CONFIG, load_model
+from ..multilingual.vectors import MultilingualVectors
 from ..tokenization import WORD_LEVEL_KINDS
 from ..vectors import StaticVectors
 from .common import add_encoding_errors, positive_int, show_progress
@@ -52,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("-o", "--output", required=True,
                    help="output file (a name ending in .gz is compressed)")
     e.add_argument("--format", choices=FORMATS, required=True, help="file format")
+    e.add_argument("--lang", help="multilingual model: write this language's words only "
+                                  "(default: every language, each word written lang:word)")
     e.set_defaults(func=_export)
 
 
@@ -85,6 +91,11 @@ def _import(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     vectors = getattr(model, "vectors", None)
+    if isinstance(vectors, MultilingualVectors):
+        vectors = (vectors.language(args.lang) if args.lang is not None
+                   else _prefixed(vectors))
+    elif args.lang is not None:
+        raise TokvecError("--lang applies to multilingual models only", path=args.model)
     if not isinstance(vectors, StaticVectors):
         raise TokvecError("this model kind has no static word vectors to export",
                           path=args.model)
@@ -92,3 +103,12 @@ def _export(args: argparse.Namespace) -> int:
     print(f"exported {len(vectors)} words x {vectors.dim} dims ({args.format}) to "
           f"{args.output}", file=sys.stderr)
     return 0
+
+
+def _prefixed(space: MultilingualVectors) -> StaticVectors:
+    """Every language's words as ``lang:word``, in language then id order, in one list."""
+    import numpy as np
+
+    words = [f"{lang}:{w}" for lang in space.languages for w in space.language(lang).words]
+    rows = np.concatenate([space.language(lang).vectors for lang in space.languages])
+    return StaticVectors(words, rows)
