@@ -1,6 +1,10 @@
 """Where a classifier starts: a static model, an imported vector file, a contextual model, or
 nothing (random vectors over a vocabulary learnt from the training texts).
 
+A ``multilingual`` base (``tokvec align``) gives the tokenizer and block of one language
+(``language``), frozen and never extended, and carries the whole joint model along
+(:mod:`tokvec.classify.languages`).
+
 Vocabulary policy for static bases: the base's tokenizer and vocabulary are used as they are.
 When the embeddings are trainable (and the tokenizer is word-level), training words missing from
 the base (seen ``min_count`` times or more) are added with new rows: the word's subword vector
@@ -45,13 +49,15 @@ class Start:
     embeddings: np.ndarray | None = None
     contextual: Any = None
     report: dict[str, Any] = field(default_factory=dict)
+    joint: Any = None  # the MultilingualModel of a multilingual base
 
 
 def load_start(base: str, train_texts: Sequence[str], head: str, train: bool,
                dim: int = 100, tokenizer_kind: str = "word", lowercase: bool = False,
                min_count: int = 1, extend_vocab: bool = True, seed: int = 0,
-               progress: bool = False) -> Start:
-    """Resolve ``base`` ("none", a model directory or a vector file) into a :class:`Start`."""
+               progress: bool = False, language: str | None = None) -> Start:
+    """Resolve ``base`` ("none", a model directory or a vector file) into a :class:`Start`;
+    ``language`` picks the training language of a multilingual base."""
     if base == "none":
         start = start_from_scratch(train_texts, dim, tokenizer_kind, lowercase, min_count, seed,
                                    progress)
@@ -62,7 +68,7 @@ def load_start(base: str, train_texts: Sequence[str], head: str, train: bool,
                               "initialisation)", path=path)
         if path.is_dir():
             start = _start_from_directory(path, train_texts, train, min_count, extend_vocab,
-                                          seed)
+                                          seed, language)
         else:
             static = _import_vectors(path, tokenizer_kind, lowercase)
             start = start_from_static(static, train_texts, train, min_count, seed, extend_vocab)
@@ -78,9 +84,13 @@ def load_start(base: str, train_texts: Sequence[str], head: str, train: bool,
 
 
 def _start_from_directory(path: Path, train_texts: Sequence[str], train: bool, min_count: int,
-                          extend_vocab: bool, seed: int) -> Start:
+                          extend_vocab: bool, seed: int, language: str | None = None) -> Start:
     cfg = read_config(path)
     kind = cfg.get("kind")
+    if kind == "multilingual":
+        from .languages import start_from_joint
+
+        return start_from_joint(path, cfg, train_texts, language, min_count, seed)
     if kind == "classifier":
         raise TokvecError("BASE is already a classifier; give the embedding model it was "
                           "trained from", path=path)

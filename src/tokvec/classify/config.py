@@ -74,6 +74,8 @@ class FinetuneConfig:
     checkpoint_interval: float = 30.0
     # fit a softmax temperature on the dev set after training (tokvec.classify.calibration)
     calibrate: bool = True
+    # a multilingual base: the language of the training texts (tokvec.classify.languages)
+    language: str | None = None
 
     def resolved(self) -> FinetuneConfig:
         """A copy with every ``None`` replaced by the head's default, checked."""

@@ -14,6 +14,10 @@
       metrics.json             dev (and test) results of the kept (best) weights
       training.jsonl           header (data, class balance), one line per epoch, a closing line
 
+Over a ``multilingual`` base the directory holds ``tokenizers/<lang>/`` and the whole joint
+table instead of one tokenizer, and :meth:`TaskModel.for_language` switches the language it
+reads (:mod:`tokvec.classify.languages`).
+
 >>> import tempfile
 >>> from tokvec.classify import FinetuneConfig, finetune
 >>> d = tempfile.mkdtemp()
@@ -58,6 +62,8 @@ from .calibration import temperature_from_config, uncalibrated
 from .data import LabelledData, read_labelled
 from .features import Encoded, Featurizer, pad
 from .heads import Batch, EncoderClassifier, StaticClassifier
+from .languages import describe, load_joint, write_joint
+from .languages import for_language as _for_language
 from .metrics import classification_report, probability_report, softmax
 
 KIND = "classifier"
@@ -79,6 +85,8 @@ class TaskModel:
         self.device = torch.device("cpu")
         self.metrics: dict[str, Any] = {}
         self._file_cache: dict[str, bytes] = {}
+        self.joint: Any = None  # the MultilingualModel of a classifier over a joint model
+        self.language: str | None = None  # the language it reads (joint models only)
 
     # ----- construction ---------------------------------------------------------------------
     @classmethod
@@ -113,8 +121,29 @@ class TaskModel:
                              training=cfg.to_dict(),
                              calibration=uncalibrated("not fitted yet (training in progress)"))
         model = cls(network, featurizer, labels, config, start.contextual)
+        if start.joint is not None:
+            model.joint, model.language = start.joint, cfg.language
+            model.config.update(describe(model))
         model.set_trainable(cfg)
         return model
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages it can read: the joint model's, or none for a monolingual base."""
+        return list(self.joint.languages) if self.joint is not None else []
+
+    def for_language(self, lang: str) -> TaskModel:
+        """This classifier reading language ``lang`` of its joint model (tokenizer and table
+        block switched; head weights and temperature kept). See
+        :mod:`tokvec.classify.languages` for a worked example."""
+        return _for_language(self, lang)
+
+    def info(self) -> dict[str, Any]:
+        """Rows and width of the joint table (for ``tokvec info``); empty for other bases."""
+        if self.joint is None:
+            return {}
+        return {"vocab_size": int(self.joint.embeddings.shape[0]),
+                "d_model": int(self.joint.embeddings.shape[1]), "languages": self.languages}
 
     def set_trainable(self, cfg: Any) -> None:
         """Freeze what ``cfg`` says: embedding tables, or (encoder) the whole encoder."""
@@ -245,7 +274,9 @@ class TaskModel:
         else:
             head = {k: v for k, v in state.items() if k not in _EMBED_NAMES}
             frozen = not self.network.embed.weight.requires_grad
-            if not (frozen and self._write_cached(directory, EMBEDDINGS)):
+            if self.joint is not None:
+                write_joint(directory, self.joint, self._file_cache)
+            elif not (frozen and self._write_cached(directory, EMBEDDINGS)):
                 tables = {_EMBED_NAMES[k]: v for k, v in state.items() if k in _EMBED_NAMES}
                 save_file({k: np.ascontiguousarray(v) for k, v in tables.items()},
                           str(directory / EMBEDDINGS), metadata={"format": "np"})
@@ -254,7 +285,8 @@ class TaskModel:
             cfg.update(head_file=HEAD_FILE, embeddings_file=EMBEDDINGS)
         save_file({k: np.ascontiguousarray(v) for k, v in head.items()},
                   str(directory / HEAD_FILE), metadata={"format": "np"})
-        if not self._write_cached(directory, TOKENIZER_NAME, TOKENIZER_CONFIG):
+        if self.joint is None and not self._write_cached(directory, TOKENIZER_NAME,
+                                                         TOKENIZER_CONFIG):
             self.featurizer.tokenizer.save(directory)
             for name in (TOKENIZER_NAME, TOKENIZER_CONFIG):
                 self._file_cache[name] = (directory / name).read_bytes()
@@ -301,7 +333,7 @@ class TaskModel:
             raise TokvecError(str(exc), path=d / CONFIG) from None
         head_path = safe_member(d, str(cfg.get("head_file", HEAD_FILE)), d / CONFIG)
         head_tensors = load_tensors(head_path)
-        contextual = None
+        contextual = joint = language = None
         if head == "encoder":
             try:
                 from ..contextual import load_contextual
@@ -317,9 +349,15 @@ class TaskModel:
             state = {k: torch.from_numpy(v) for k, v in head_tensors.items()}
             state.update({f"encoder.{k}": v for k, v in contextual.module.state_dict().items()})
         else:
-            tokenizer = Tokenizer.load(d)
-            emb_path = safe_member(d, str(cfg.get("embeddings_file", EMBEDDINGS)), d / CONFIG)
-            tables = load_tensors(emb_path, required=("embeddings",))
+            if cfg.get("languages") is not None:
+                joint, language = load_joint(d, cfg)
+                tokenizer = joint.tokenizers[language]
+                tables = {"embeddings": np.array(joint.language(language).embeddings)}
+            else:
+                tokenizer = Tokenizer.load(d)
+                emb_path = safe_member(d, str(cfg.get("embeddings_file", EMBEDDINGS)),
+                                       d / CONFIG)
+                tables = load_tensors(emb_path, required=("embeddings",))
             buckets = int(feat.get("bigram_buckets") or 0)
             pad_id = tokenizer.token_to_id("[PAD]")
             if pad_id is None:
@@ -340,6 +378,9 @@ class TaskModel:
                                 bool(feat.get("special_tokens", head == "encoder")))
         network.eval()
         model = cls(network, featurizer, labels, cfg, contextual)
+        if joint is not None:
+            model.joint, model.language = joint, language
+            network.embed.weight.requires_grad_(False)
         metrics_path = d / METRICS
         if metrics_path.is_file():
             try:

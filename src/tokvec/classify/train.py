@@ -45,6 +45,7 @@ from .config import FinetuneConfig
 from .data import LabelledData, LabelMap, check_classes, read_labelled
 from .features import Encoded, batch_order
 from .heads import StaticClassifier
+from .languages import joint_config
 from .metrics import class_balance, classification_report, probability_report
 from .model import TaskModel
 from .optim import lr_factor, make_optimizers
@@ -144,7 +145,9 @@ def finetune(base: str, output: str | os.PathLike[str], train_path: str | os.Pat
              on_epoch: Callable[[dict[str, Any]], None] | None = None) -> TaskModel:
     """Train a classifier from ``base`` on labelled TSV files; write the task directory.
 
-    ``base`` is "none", a static or contextual model directory, or a vector file. With
+    ``base`` is "none", a static, multilingual or contextual model directory, or a vector
+    file; a multilingual base needs ``config.language`` and keeps its table frozen
+    (:mod:`tokvec.classify.languages`). With
     ``resume=True`` the settings come from ``output``'s checkpoint (``config`` is ignored).
     Returns the model with the best dev weights; ``metrics.json`` holds dev and test scores.
     """
@@ -170,11 +173,11 @@ def finetune(base: str, output: str | os.PathLike[str], train_path: str | os.Pat
         model.network.train()
         model.set_trainable(cfg)
     else:
-        cfg = (config or FinetuneConfig()).resolved()
+        cfg = (joint_config(base, config or FinetuneConfig(), log)).resolved()
         torch.manual_seed(cfg.seed)
         start = load_start(base, train.texts, cfg.head, bool(cfg.train_embeddings), cfg.dim,
                            cfg.tokenizer, cfg.lowercase, cfg.min_count, cfg.extend_vocab,
-                           cfg.seed, progress)
+                           cfg.seed, progress, cfg.language)
         model = TaskModel.build(start, label_map.labels, cfg)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

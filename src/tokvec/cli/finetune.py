@@ -11,7 +11,10 @@ from .common import add_encoding_errors, nonneg_float, nonneg_int, positive_floa
 _EPILOG = """\
 BASE is a tokvec model directory (static vectors, or a contextual model for --head encoder), a
 vector file (word2vec text/binary, GloVe text, fastText .vec), or 'none' (random vectors of --dim
-over a vocabulary learnt from the training texts with --tokenizer).
+over a vocabulary learnt from the training texts with --tokenizer). A multilingual model
+(tokvec align) needs --lang, the language of the training texts: its table stays frozen (so the
+other languages stay in the shared space; --train-embeddings and --bigrams are refused), and
+tokvec predict --lang reads any of its languages (zero-shot transfer; docs/multilingual.md).
 
 Per-head defaults (override any of them):
   bag      adam lr 5e-3, batch 32, 20 epochs, linear decay, dropout 0, patience 4, no window
@@ -47,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dev", required=True, metavar="FILE",
                    help="dev TSV: early stopping and model selection by macro-F1")
     p.add_argument("--test", metavar="FILE", help="test TSV, scored once at the end")
+    p.add_argument("--lang", dest="language", metavar="LANG",
+                   help="multilingual BASE: the language of the training texts (required)")
     p.add_argument("--head", choices=("bag", "cnn", "bilstm", "encoder"), default="bag",
                    help="classifier head (default bag)")
     emb = p.add_mutually_exclusive_group()
@@ -121,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
         pool=args.pool, seed=args.seed, threads=args.threads, dim=args.dim,
         tokenizer=args.tokenizer, lowercase=args.lowercase, min_count=args.min_count,
         extend_vocab=args.extend_vocab, grad_clip=args.grad_clip,
-        checkpoint_interval=args.checkpoint_interval, calibrate=args.calibrate)
+        checkpoint_interval=args.checkpoint_interval, calibrate=args.calibrate,
+        language=args.language)
     if args.threads:
         import torch
 
@@ -141,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
                      f"{calibration['dev_nll_before']:.4f} -> {calibration['dev_nll_after']:.4f})")
     else:
         parts.append("uncalibrated (temperature 1)")
+    if model.language is not None:
+        parts.insert(0, f"language {model.language} of {', '.join(model.languages)}")
     print(f"classifier ({args.head}) written to {args.output}: " + "; ".join(parts),
           file=sys.stderr)
     return 0

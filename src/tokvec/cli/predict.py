@@ -9,6 +9,9 @@ With ``--metrics`` the input is a labelled ``label<TAB>text`` file and the outpu
 object: accuracy, macro-F1, per-class scores, the confusion matrix (``{gold: {predicted: n}}``),
 and the probability metrics ``ece``, ``log_loss`` (calibrated) and ``ece_uncalibrated``,
 ``log_loss_uncalibrated`` (temperature 1).
+A classifier over a multilingual model reads its training language, or ``--lang`` (zero-shot
+transfer: the same head over another language's tokenizer and vectors; the report then has
+``language``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", action="store_true",
                    help="input is labelled: print accuracy, macro_f1, confusion, ece and "
                         "log_loss as JSON")
+    p.add_argument("--lang", metavar="LANG",
+                   help="classifier over a multilingual model: the language of the input "
+                        "(default: the training language)")
     p.add_argument("--batch-size", type=positive_int, default=256,
                    help="texts per forward pass (default 256)")
     p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
@@ -52,6 +58,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model = TaskModel.load(args.task)
+    if args.lang is not None:
+        model = model.for_language(args.lang)
     if args.metrics:
         report = model.evaluate(args.input, errors=args.encoding_errors,
                                 batch_size=args.batch_size)
@@ -59,6 +67,9 @@ def _run(args: argparse.Namespace) -> int:
             where = ", ".join(f"{k!r} ({v})" for k, v in report["unknown_labels"].items())
             print(f"tokvec predict: warning: labels the model does not know, counted as "
                   f"errors: {where}", file=sys.stderr)
+        if model.language is not None:
+            report["language"] = model.language
+            report["training_language"] = model.config.get("language")
         _emit(args.output, iter([json.dumps(report, ensure_ascii=False, indent=2)]))
         return 0
     texts = read_texts(args.input, errors=args.encoding_errors)
