@@ -18,7 +18,7 @@ from ..errors import TokvecError
 # Verb modules, in the order ``tokvec --help`` lists them.
 _VERB_MODULES = (
     "tokenizer", "vocab", "init", "train", "pretrain", "finetune", "predict", "embed",
-    "neighbors", "evaluate", "align", "info", "io", "sweep", "plot",
+    "neighbors", "evaluate", "align", "train_parallel", "info", "io", "sweep", "plot",
 )
 
 

@@ -171,8 +171,10 @@ class MultilingualModel:
                 "parameters": {"embeddings": int(n * d)}, "memory": memory_report(n, d)}
 
     # ----- persistence ----------------------------------------------------------------------
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the directory atomically (layout in the module docstring)."""
+    def save(self, directory: str | os.PathLike[str],
+             extra_files: dict[str, bytes] | None = None) -> Path:
+        """Write the directory atomically (layout in the module docstring); ``extra_files``
+        (a ``training.jsonl``) go in beside."""
         cfg = dict(self.config)
         cfg.update(kind=KIND, d_model=self.d_model, vocab_size=int(self.embeddings.shape[0]),
                    languages=self.languages,
@@ -180,7 +182,7 @@ class MultilingualModel:
                                for lang, t in self.tokenizers.items()})
         arrays = {"embeddings": self.embeddings, "language": self.language_ids()}
         return write_model_dir(directory, cfg, _TokenizerSet(self.tokenizers),
-                               {EMBEDDINGS: arrays})
+                               {EMBEDDINGS: arrays}, extra_files=extra_files)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str],

@@ -173,8 +173,8 @@ def prepare_corpus(corpus_path: str | os.PathLike[str], work_dir: str | os.PathL
         shutil.rmtree(target, ignore_errors=True)
     with atomic_dir(target) as tmp:
         splitter = WordSplitter.for_kind(kind, lowercase)
-        words, counts = _first_pass(path, tmp, splitter, errors, progress)
-        vocab = _vocabulary(words, counts, min_count, max_vocab, path)
+        words, counts = count_and_number_words(path, tmp, splitter, errors, progress)
+        vocab = corpus_vocabulary(words, counts, min_count, max_vocab, path)
         tokenizer = Tokenizer.from_vocabulary(vocab, kind=kind, lowercase=lowercase)
         final = np.full(len(words), -1, dtype=np.int64)
         for i, word in enumerate(words):
@@ -238,8 +238,8 @@ def read_line_blocks(path: Path, errors: str = "strict", progress: Any = None,
             yield text if text.endswith("\n") else text + "\n"
 
 
-def _first_pass(path: Path, out: Path, split: WordSplitter, errors: str,
-                progress: bool) -> tuple[list[str], np.ndarray]:
+def count_and_number_words(path: Path, out: Path, split: WordSplitter, errors: str,
+                           progress: bool) -> tuple[list[str], np.ndarray]:
     """Write provisional ids and per-line lengths; return the words and their counts.
 
     Provisional id 0 is the line-end sentinel; real words are numbered from 1 on.
@@ -270,8 +270,9 @@ def _first_pass(path: Path, out: Path, split: WordSplitter, errors: str,
     return words_list, counts
 
 
-def _vocabulary(words: list[str], counts: np.ndarray, min_count: int,
-                max_vocab: int | None, path: Path) -> Vocabulary:
+def corpus_vocabulary(words: list[str], counts: np.ndarray, min_count: int,
+                      max_vocab: int | None, path: Path) -> Vocabulary:
+    """The vocabulary of counted ``words``: specials, then by count (``tokvec train``'s rules)."""
     specials = set(DEFAULT_SPECIALS)
     ordinary = [(w, int(c)) for w, c in zip(words, counts.tolist(), strict=True)
                 if c > 0 and w not in specials]
