@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import TokvecError
-from .textio import iter_lines
+from .textio import iter_lines, result_key
 from .vectors import StaticVectors
 
 SIMILARITY_RESTRICT = 300_000
@@ -203,9 +202,9 @@ def evaluate_vectors(vectors: StaticVectors, similarity: Sequence[str | os.PathL
     """Evaluate on several files; results keyed by each file's name without extension."""
     results: dict[str, dict[str, Any]] = {}
     for path in similarity:
-        results[Path(path).stem] = evaluate_similarity(vectors, path,
+        results[result_key(path)] = evaluate_similarity(vectors, path,
                                                        case_insensitive=case_insensitive)
     for path in analogy:
-        results[Path(path).stem] = evaluate_analogy(vectors, path, restrict=restrict,
+        results[result_key(path)] = evaluate_analogy(vectors, path, restrict=restrict,
                                                     case_insensitive=case_insensitive)
     return results

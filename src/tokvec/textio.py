@@ -304,6 +304,22 @@ def iter_line_batches(path: str | os.PathLike[str], batch_lines: int = 4096,
         yield batch
 
 
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+
+def result_key(path: str | os.PathLike[str]) -> str:
+    """The name results are keyed by: the file name without its extension (and without a
+    compression suffix before it).
+
+    >>> result_key("data/wordsim353.tsv"), result_key("pairs.tsv.gz")
+    ('wordsim353', 'pairs')
+    """
+    p = Path(path)
+    if p.suffix in COMPRESSED_SUFFIXES:
+        p = p.with_suffix("")
+    return p.stem
+
+
 def require_nonempty(path: str | os.PathLike[str]) -> None:
     """Refuse a missing or empty (or whitespace-only) input file with one clear error."""
     with open_checked(path) as handle:

@@ -18,6 +18,7 @@ from ..errors import TokvecError
 from ..evaluation import ANALOGY_RESTRICT, evaluate_vectors
 from ..modeldir import load_model, update_metrics
 from ..multilingual.vectors import MultilingualVectors
+from ..textio import result_key
 from .common import positive_int, print_json
 
 
@@ -56,7 +57,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     files = (*args.similarity, *args.analogy, *args.wic, *args.bli)
     if not files:
         raise TokvecError("give at least one of --similarity, --analogy, --wic, --bli")
-    stems = [Path(f).stem for f in files]
+    stems = [result_key(f) for f in files]
     if len(set(stems)) != len(stems):
         raise TokvecError("two input files share a name; results are keyed by file name")
     for f in files:
@@ -87,13 +88,13 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise TokvecError("--bli needs a multilingual model (made by `tokvec align`); this "
                               f"model is {model.config.get('kind')!r}", path=args.model)
         for f in args.bli:
-            results[Path(f).stem] = evaluate_bli(space, f, args.src_lang, args.tgt_lang,
+            results[result_key(f)] = evaluate_bli(space, f, args.src_lang, args.tgt_lang,
                                                  args.retrieval)
     if args.wic:
         from ..contextual.wic import evaluate_wic
 
         for f in args.wic:
-            results[Path(f).stem] = evaluate_wic(model, f)
+            results[result_key(f)] = evaluate_wic(model, f)
     if not args.no_save:
         update_metrics(args.model, results)
     if args.json:

@@ -30,6 +30,7 @@ from ..atomic import write_json
 from ..errors import TokvecError
 from ..modeldir import TRAINING_LOG, update_metrics
 from ..modelinfo import disk_usage
+from ..textio import result_key
 from .jobs import job_config, job_kind
 from .measure import measure
 from .settings import PRIMARY_NAMES, SweepSettings, fingerprint_differences
@@ -124,9 +125,9 @@ def score_run(settings: SweepSettings, model_dir: Path, seed: int) -> dict[str, 
                                        restrict=settings.restrict)
             update_metrics(model_dir, metrics)  # as `tokvec evaluate` would
     for path in settings.similarity:
-        scores[f"{Path(path).stem} Spearman"] = metrics[Path(path).stem]["spearman"]
+        scores[f"{result_key(path)} Spearman"] = metrics[result_key(path)]["spearman"]
     for path in settings.analogy:
-        scores[f"{Path(path).stem} accuracy"] = metrics[Path(path).stem]["accuracy"]
+        scores[f"{result_key(path)} accuracy"] = metrics[result_key(path)]["accuracy"]
     task = None
     if settings.task is not None:
         from .task import score_task
@@ -140,7 +141,7 @@ def score_run(settings: SweepSettings, model_dir: Path, seed: int) -> dict[str, 
     else:
         stems = settings.similarity if kind == "similarity" else settings.analogy
         key = "spearman" if kind == "similarity" else "accuracy"
-        primary = _nanmean([metrics[Path(p).stem][key] for p in stems])
+        primary = _nanmean([metrics[result_key(p)][key] for p in stems])
     scores["primary"] = primary
     return {"metrics": _compact(metrics), "task": task, "scores": scores, "info": info}
 

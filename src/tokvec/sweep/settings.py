@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TokvecError
+from ..textio import result_key
 
 METHODS = ("sgns", "cbow", "glove", "fasttext", "bert")
 PRIMARY_KINDS = ("similarity", "analogy", "task")
@@ -63,7 +64,7 @@ class SweepSettings:
         for path in (*self.similarity, *self.analogy, *(self.task or ())):
             if not Path(path).is_file():
                 raise TokvecError("no such file", path=path)
-        stems = [Path(p).stem for p in (*self.similarity, *self.analogy)]
+        stems = [result_key(p) for p in (*self.similarity, *self.analogy)]
         if len(set(stems)) != len(stems):
             raise TokvecError("two evaluation files share a name; scores are keyed by file name")
         if self.method == "bert" and (self.similarity or self.analogy or self.task is None):
