@@ -1,4 +1,5 @@
-"""``tokvec pretrain``: pretrain a contextual model (BERT-style MLM or ELMo-style BiLSTM LM).
+"""``tokvec pretrain``: pretrain a contextual model (BERT-style MLM or ELECTRA, or ELMo-style
+BiLSTM LM).
 
 Runs unchanged under ``torchrun --nproc_per_node N -m tokvec.cli pretrain ...`` (DDP).
 """
@@ -49,6 +50,15 @@ _OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--checkpoint-every", "checkpoint_every", nonneg_float, "minutes between checkpoints; 0: "
                                                              "only on SIGINT/SIGTERM (default 10)"),
     ("--log-every", "log_every", positive_int, "steps per training.jsonl line (default 10)"),
+    ("--mask-prob", "mask_prob", positive_float, "share of tokens masked (bert, default 0.15)"),
+    ("--generator-scale", "generator_scale", positive_float, "electra: generator width, heads "
+                                                             "and ffn as a share of the "
+                                                             "discriminator's (default 0.25)"),
+    ("--generator-layers", "generator_layers", positive_int, "electra: generator layers "
+                                                             "(default: --layers)"),
+    ("--disc-weight", "disc_weight", positive_float, "electra: weight of the replaced-token "
+                                                     "loss against the generator's MLM loss "
+                                                     "(default 50)"),
 )
 
 
@@ -69,6 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(flag, dest=dest, type=kind, default=None, help=text)
     p.add_argument("--schedule", choices=("linear", "cosine"), default=None,
                    help="decay after warm-up (default linear)")
+    p.add_argument("--objective", choices=("mlm", "electra"), default=None,
+                   help="bert pretraining objective: masked LM (default) or ELECTRA "
+                        "replaced-token detection (a small generator, sharing the token "
+                        "table, fills masked positions; the saved model is the discriminator)")
     p.add_argument("--norm", choices=("pre", "post"), default=None,
                    help="bert LayerNorm placement (default pre)")
     p.add_argument("--resume", action="store_true",
@@ -81,7 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..contextual.pretrain import pretrain
 
-    names = ["arch", "schedule", "norm", "encoding_errors"] + [o[1] for o in _OPTIONS]
+    names = ["arch", "objective", "schedule", "norm", "encoding_errors"] + [o[1] for o in _OPTIONS]
     options = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     result = pretrain(args.corpus, args.output, options, resume=args.resume,
                       progress=show_progress())

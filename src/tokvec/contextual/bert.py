@@ -155,8 +155,17 @@ class TransformerEncoder(nn.Module):
         Equal to ``forward(input_ids).reshape(-1, d)[positions]`` (unpadded input), at a
         fraction of the last layer's cost.
         """
-        b, t = input_ids.shape
-        x = self.drop(self.emb_norm(self.tok_emb(input_ids) + self.pos_emb.weight[:t]))
+        return self.hidden_at(self.embed(input_ids), positions)
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Token plus position embeddings ``(B, T, d_model)``, before any norm or dropout."""
+        return self.tok_emb(input_ids) + self.pos_emb.weight[:input_ids.shape[1]]
+
+    def hidden_at(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward_at` from embeddings ``x`` ``(B, T, d_model)`` (e.g. another
+        encoder's, projected: the ELECTRA generator shares the discriminator's table)."""
+        b, t = x.shape[:2]
+        x = self.drop(self.emb_norm(x))
         for block in self.blocks[:-1]:
             x = block(x, None)
         rows, row, slot = _rows_of(positions, b, t)

@@ -14,6 +14,9 @@ epoch is a fixed function of the step, which makes resuming exact.
 becomes ``[MASK]`` 80% of the time, a random non-special token 10%, and stays 10%. Masks are
 drawn anew for every batch (dynamic masking, as in RoBERTa).
 
+:func:`prepare_tokenizer` and :func:`prepare_stream` give a (possibly distributed) run its
+tokenizer and encoded corpus: rank 0 trains and encodes into the work directory, the others read.
+
 >>> import numpy as np, torch
 >>> blocks = PackedBlocks(np.arange(10, 30, dtype=np.int32), seq_len=5, cls_id=2)
 >>> blocks.n_blocks, blocks.batch(np.array([1])).tolist()
@@ -25,16 +28,20 @@ drawn anew for every batch (dynamic masking, as in RoBERTa).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import TokvecError
 from ..tokenization import Tokenizer
+from ..vocab import CLS, MASK, PAD, SEP
+from .distributed import DistContext
 
 
 def encode_stream(tokenizer: Tokenizer, paths: Sequence[str | os.PathLike[str]], sep_id: int,
@@ -181,3 +188,42 @@ def corpus_signature(paths: Sequence[str | os.PathLike[str]]) -> dict[str, str]:
         st = os.stat(p)
         sig[f"file{i}"] = f"{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}"
     return sig
+
+
+def prepare_tokenizer(ctx: DistContext, corpus: list[str], work: Path, opts: Any,
+                      progress: bool) -> Tokenizer:
+    """The run's tokenizer: ``opts.tokenizer``, or one trained by rank 0 into ``work``."""
+    if opts.tokenizer:
+        tok = Tokenizer.load(opts.tokenizer)
+    else:
+        if ctx.is_main:
+            tok = Tokenizer.train(corpus, kind="wordpiece", vocab_size=opts.vocab_size,
+                                  lowercase=True, errors=opts.encoding_errors, progress=progress)
+            tok.save(work)
+        ctx.barrier()
+        tok = Tokenizer.load(work)
+    missing = [t for t in (PAD, CLS, SEP, MASK) if tok.token_to_id(t) is None]
+    if missing:
+        raise TokvecError(f"the tokenizer lacks {', '.join(missing)}; pretraining needs them",
+                          path=opts.tokenizer)
+    return tok
+
+
+def prepare_stream(ctx: DistContext, corpus: list[str], work: Path, tok: Tokenizer,
+                   opts: Any, progress: bool) -> Any:
+    """The encoded corpus, cached in ``work`` by rank 0 and read by the other ranks."""
+    source = corpus_signature(corpus)
+    source["tokenizer"] = hashlib.sha256(tok.hf.to_str().encode()).hexdigest()
+    path = work / "stream.safetensors"
+    if ctx.is_main:
+        stream = load_stream(path, source)
+        if stream is None:
+            stream = encode_stream(tok, corpus, tok.token_to_id(SEP), opts.encoding_errors,
+                                   progress)
+            save_stream(path, stream, source)
+    ctx.barrier()
+    if not ctx.is_main:
+        stream = load_stream(path, source)
+        if stream is None:
+            raise TokvecError("the encoded corpus written by rank 0 is unreadable", path=path)
+    return stream

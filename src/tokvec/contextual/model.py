@@ -158,8 +158,12 @@ class ContextualModel:
                           for k, v in self.head.state_dict().items()})
         return {"embeddings": table}, state
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write a tokvec model directory loadable by :func:`load_contextual` and ``load_model``."""
+    def save(self, path: str | os.PathLike[str],
+             extra_tensors: dict[str, dict[str, np.ndarray]] | None = None) -> Path:
+        """Write a tokvec model directory loadable by :func:`load_contextual` and ``load_model``.
+
+        ``extra_tensors`` (file name -> arrays) are written beside it and ignored by loaders
+        (the ELECTRA generator's ``electra.safetensors``)."""
         assert self.arch is not None
         embeddings, encoder = self.state_arrays()
         arch = self.arch.to_dict()
@@ -170,7 +174,7 @@ class ContextualModel:
         cfg = base_config(self.kind, self.d_model, **arch, **extra)
         cfg["tokenizer"] = {"kind": self.tokenizer.kind, "lowercase": self.tokenizer.lowercase}
         return write_model_dir(path, cfg, self.tokenizer,
-                               {EMBEDDINGS: embeddings, ENCODER: encoder})
+                               {EMBEDDINGS: embeddings, ENCODER: encoder, **(extra_tensors or {})})
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], cfg: dict[str, Any]) -> ContextualModel:

@@ -1,4 +1,9 @@
-"""Pretraining a contextual model: masked LM (``bert``) or bidirectional LM (``bilstm``).
+"""Pretraining a contextual model: masked LM or ELECTRA (``bert``), bidirectional LM (``bilstm``).
+
+``objective="electra"`` trains a small generator and the ``bert`` discriminator jointly on
+replaced-token detection (:mod:`~tokvec.contextual.electra`); the discriminator is the model
+saved, and ``training.jsonl`` lines add ``mlm_loss``, ``disc_loss``, ``disc_accuracy`` and
+``replaced``.
 
 :func:`pretrain` trains a WordPiece tokenizer on the corpus (unless one is given), packs the
 corpus into ``[CLS]``-led blocks (:mod:`~tokvec.contextual.data`), and runs AdamW (decay on
@@ -22,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -39,21 +43,13 @@ from torch import nn
 from ..atomic import atomic_file
 from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import TRAINING_LOG
-from ..tokenization import Tokenizer
 from ..vocab import CLS, MASK, PAD, SEP
+from . import electra
 from .bert import MaskedLM
 from .bilstm import BiLSTMObjective
 from .checkpoint import CHECKPOINT, read_checkpoint, restore_optimizer, save_checkpoint, step_seed
 from .config import BiLSTMConfig, EncoderConfig
-from .data import (
-    BlockOrder,
-    Masker,
-    PackedBlocks,
-    corpus_signature,
-    encode_stream,
-    load_stream,
-    save_stream,
-)
+from .data import BlockOrder, Masker, PackedBlocks, prepare_stream, prepare_tokenizer
 from .distributed import DistContext, init_distributed
 from .model import HEAD_PREFIX, ContextualModel
 from .optim import lr_factor, make_adamw, param_groups, set_lr
@@ -92,6 +88,10 @@ class PretrainOptions:
     checkpoint_every: float = 10.0  # minutes; 0 = only on a signal
     log_every: int = 10
     encoding_errors: str = "strict"
+    objective: str = "mlm"  # bert only: "mlm" or "electra" (replaced-token detection)
+    generator_scale: float = 0.25  # electra: generator width, heads, ffn as a share
+    generator_layers: int | None = None  # electra: default as many as the discriminator
+    disc_weight: float = 50.0  # electra: weight of the discriminator's loss
 
     def arch_config(self, vocab_size: int) -> EncoderConfig | BiLSTMConfig:
         if self.arch == "bert":
@@ -139,6 +139,7 @@ def resolve_options(given: dict[str, Any] | PretrainOptions | None,
     if opts.max_minutes is not None and not opts.max_minutes > 0:
         raise TokvecError(f"--max-minutes must be positive, got {opts.max_minutes}")
     opts.arch_config(opts.vocab_size)  # fail on a bad architecture before any work is done
+    electra.check_options(opts, given)
     return opts
 
 
@@ -159,43 +160,6 @@ def stop_signals() -> Iterator[dict[str, bool]]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def _prepare_tokenizer(ctx: DistContext, corpus: list[str], work: Path, opts: PretrainOptions,
-                       progress: bool) -> Tokenizer:
-    if opts.tokenizer:
-        tok = Tokenizer.load(opts.tokenizer)
-    else:
-        if ctx.is_main:
-            tok = Tokenizer.train(corpus, kind="wordpiece", vocab_size=opts.vocab_size,
-                                  lowercase=True, errors=opts.encoding_errors, progress=progress)
-            tok.save(work)
-        ctx.barrier()
-        tok = Tokenizer.load(work)
-    missing = [t for t in (PAD, CLS, SEP, MASK) if tok.token_to_id(t) is None]
-    if missing:
-        raise TokvecError(f"the tokenizer lacks {', '.join(missing)}; pretraining needs them",
-                          path=opts.tokenizer)
-    return tok
-
-
-def _prepare_stream(ctx: DistContext, corpus: list[str], work: Path, tok: Tokenizer,
-                    opts: PretrainOptions, progress: bool) -> Any:
-    source = corpus_signature(corpus)
-    source["tokenizer"] = hashlib.sha256(tok.hf.to_str().encode()).hexdigest()
-    path = work / "stream.safetensors"
-    if ctx.is_main:
-        stream = load_stream(path, source)
-        if stream is None:
-            stream = encode_stream(tok, corpus, tok.token_to_id(SEP), opts.encoding_errors,
-                                   progress)
-            save_stream(path, stream, source)
-    ctx.barrier()
-    if not ctx.is_main:
-        stream = load_stream(path, source)
-        if stream is None:
-            raise TokvecError("the encoded corpus written by rank 0 is unreadable", path=path)
-    return stream
 
 
 class _Log:
@@ -271,9 +235,9 @@ class _Run:
             work.mkdir(parents=True, exist_ok=True)
         ctx.barrier()
         if not resume:
-            tok = _prepare_tokenizer(ctx, corpus, work, opts, self.progress)
+            tok = prepare_tokenizer(ctx, corpus, work, opts, self.progress)
         self.tok = tok
-        stream = _prepare_stream(ctx, corpus, work, tok, opts, self.progress)
+        stream = prepare_stream(ctx, corpus, work, tok, opts, self.progress)
         self.blocks = PackedBlocks(stream, opts.seq_len, tok.token_to_id(CLS))
         self.order = BlockOrder(self.blocks.n_blocks, opts.batch_size, ctx.rank,
                                 ctx.world_size, opts.seed)
@@ -282,6 +246,8 @@ class _Run:
         torch.manual_seed(opts.seed)
         arch = opts.arch_config(tok.vocab_size)
         self.model = ContextualModel.create(opts.arch, arch, tok)
+        if opts.objective == "electra":
+            self.model.head = None  # the discriminator is saved without an MLM head
         self.step, self.tokens, self.elapsed = 0, 0, 0.0
         self.checkpoint_step: int | None = int(saved["step"]) if saved is not None else None
         if saved is not None:
@@ -291,14 +257,19 @@ class _Run:
         self.model.module.to(ctx.device)
         if self.model.head is not None:
             self.model.head.to(ctx.device)
-        if opts.arch == "bert":
+        if opts.objective == "electra":
+            self.objective: nn.Module = electra.build_objective(
+                self.model.module, opts, [tok.token_to_id(t) for t in (PAD, CLS, SEP, MASK)],
+                tok.token_to_id(PAD), weights)  # type: ignore[arg-type]
+        elif opts.arch == "bert":
             assert self.model.head is not None
-            self.objective: nn.Module = MaskedLM(self.model.module, self.model.head)  # type: ignore[arg-type]
+            self.objective = MaskedLM(self.model.module, self.model.head)  # type: ignore[arg-type]
+        else:
+            self.objective = BiLSTMObjective(self.model.module.lm)  # type: ignore[arg-type]
+        if opts.arch == "bert":
             self.masker = Masker(arch.vocab_size, tok.token_to_id(MASK),
                                  [tok.token_to_id(t) for t in (PAD, CLS, SEP, MASK)],
                                  opts.mask_prob)
-        else:
-            self.objective = BiLSTMObjective(self.model.module.lm)  # type: ignore[arg-type]
         self.optimizer = make_adamw(param_groups([self.objective], opts.weight_decay), opts.lr)
         if saved is not None:
             restore_optimizer(self.optimizer, opt_arrays, saved["optimizer_groups"])
@@ -313,7 +284,7 @@ class _Run:
 
     def _load_weights(self, weights: dict[str, Any]) -> None:
         module = {k: torch.from_numpy(v) for k, v in weights.items()
-                  if not k.startswith(HEAD_PREFIX)}
+                  if not k.startswith((HEAD_PREFIX, electra.PREFIX))}
         self.model.module.load_state_dict(module)
         if self.model.head is not None:
             self.model.head.load_state_dict({k[len(HEAD_PREFIX):]: torch.from_numpy(v)
@@ -324,6 +295,8 @@ class _Run:
         state = dict(self.model.module.state_dict())
         if self.model.head is not None:
             state.update({HEAD_PREFIX + k: v for k, v in self.model.head.state_dict().items()})
+        if isinstance(self.objective, electra.ElectraObjective):
+            state.update({electra.PREFIX + k: v for k, v in self.objective.extra_state().items()})
         return state
 
     def _train_step(self) -> float:
@@ -384,6 +357,7 @@ class _Run:
         start = last_save = time.monotonic()
         base_elapsed = self.elapsed
         interval_loss, interval_steps, interval_tokens, interval_start = 0.0, 0, 0, start
+        interval_extra: dict[str, float] = {}  # electra: its two losses and accuracy
         loss_avg = float("nan")
         interrupted = False
         with stop_signals() as signals:
@@ -391,6 +365,8 @@ class _Run:
                 loss = self._train_step()
                 self.step += 1
                 interval_loss += loss
+                for key, value in getattr(self.objective, "stats", {}).items():
+                    interval_extra[key] = interval_extra.get(key, 0.0) + value
                 interval_steps += 1
                 interval_tokens += per_step
                 bar.update(per_step)
@@ -409,9 +385,11 @@ class _Run:
                     rate = interval_tokens / max(now - interval_start, 1e-9)
                     self.log.write({"step": self.step, "loss": round(loss_avg, 5), "lr": lr,
                                     "tokens_per_s": round(rate, 1), "tokens": self.tokens,
-                                    "elapsed_s": round(self.elapsed, 2)})
+                                    "elapsed_s": round(self.elapsed, 2),
+                                    **{k: round(ctx.all_mean(v / interval_steps), 5)
+                                       for k, v in interval_extra.items()}})
                     bar.set_postfix(loss=f"{loss_avg:.3f}", lr=f"{lr:.2e}")
-                    interval_loss, interval_steps, interval_tokens = 0.0, 0, 0
+                    interval_loss, interval_steps, interval_tokens, interval_extra = 0.0, 0, 0, {}
                     interval_start = now
                 if stop or (save and not last):
                     self._checkpoint()
@@ -430,8 +408,10 @@ class _Run:
     def _finish(self, loss: float) -> None:
         opts = self.opts
         self.model.module.eval()
+        rtd = self.objective if isinstance(self.objective, electra.ElectraObjective) else None
         self.model.config = {
-            "objective": "masked-lm" if opts.arch == "bert" else "bidirectional-lm",
+            "objective": "electra" if rtd else "masked-lm" if opts.arch == "bert"
+            else "bidirectional-lm", **({"electra": rtd.describe()} if rtd else {}),
             "training": {**dataclasses.asdict(opts), "steps_done": self.step,
                          "tokens_seen": self.tokens, "final_loss": round(loss, 5),
                          "seconds": round(self.elapsed, 1), "world_size": self.ctx.world_size,
@@ -441,5 +421,7 @@ class _Run:
             self.model.module.cpu()
             if self.model.head is not None:
                 self.model.head.cpu()
-            self.model.save(self.out)
+            extra = {electra.WEIGHTS_FILE: {k: v.detach().cpu().numpy()
+                                            for k, v in rtd.extra_state().items()}} if rtd else None
+            self.model.save(self.out, extra)
         self.ctx.barrier()
