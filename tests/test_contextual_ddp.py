@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
+from conftest import run_torchrun
 
 from tokvec.contextual import load_contextual
 
@@ -25,13 +24,12 @@ def test_two_processes_train_one_model(tmp_path):
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "m"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKVEC_PROGRESS": "0"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+    proc = run_torchrun(
+        ["--standalone", "--nproc_per_node", "2",
          "-m", "tokvec.cli", "pretrain", str(corpus), "-o", str(out), "--d-model", "32",
          "--layers", "1", "--heads", "2", "--ffn", "64", "--seq-len", "16", "--batch-size", "8",
          "--steps", "30", "--vocab-size", "80", "--lr", "3e-3", "--dropout", "0",
-         "--log-every", "5", "--threads", "1"],
-        capture_output=True, text=True, timeout=120, env=env)
+         "--log-every", "5", "--threads", "1"], out, env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.count("pretrained 30 steps") == 1  # rank 0 alone reports
     log = [json.loads(line) for line in (out / "training.jsonl").open()]

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import torch
+from conftest import run_torchrun
 from safetensors.numpy import load_file
 from test_contextual_pretrain import TINY, _corpus
 
@@ -134,13 +135,12 @@ def test_cli_refuses_electra_with_bilstm_in_one_line(tmp_path, corpus):
 def test_electra_under_torchrun_two_processes(tmp_path, corpus):
     out = tmp_path / "m"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKVEC_PROGRESS": "0"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+    proc = run_torchrun(
+        ["--standalone", "--nproc_per_node", "2",
          "-m", "tokvec.cli", "pretrain", str(corpus), "-o", str(out), "--objective", "electra",
          "--d-model", "32", "--layers", "1", "--heads", "2", "--ffn", "64", "--seq-len", "16",
          "--batch-size", "8", "--steps", "6", "--tokenizer", str(tmp_path / "tok"),
-         "--dropout", "0", "--log-every", "3", "--threads", "1"],
-        capture_output=True, text=True, timeout=120, env=env)
+         "--dropout", "0", "--log-every", "3", "--threads", "1"], out, env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     log = [json.loads(line) for line in (out / "training.jsonl").open()]
     assert [e["step"] for e in log] == [3, 6] and "disc_accuracy" in log[0]
