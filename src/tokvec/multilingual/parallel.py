@@ -65,14 +65,13 @@ from ..atomic import raise_if_full
 from ..errors import TokvecError
 from ..modeldir import TRAINING_LOG, base_config
 from ..static.config import TOKENIZER_KINDS
-from ..static.corpus import corpus_vocabulary, count_and_number_words
+from ..static.corpus import count_words
 from ..static.engines import init_input
 from ..static.interrupt import SIGNAL_NAMES, StopRequest, TrainingInterrupted
 from ..static.kernels_w2v import MAX_SENTENCE, chunk_seed
 from ..static.progress import TrainingMonitor
 from ..static.sampling import alias_table, keep_thresholds, noise_weights
 from ..static.trainer import check_finite, chunk_order, remove_work, work_dir_for
-from ..static.wordsplit import WordSplitter
 from ..static_model import StaticModel
 from ..textio import ENCODING_ERRORS, ReadError, open_checked, require_nonempty
 from ..tokenization import Tokenizer
@@ -200,15 +199,8 @@ def encode_side(path: Path, work: Path, kind: str, lowercase: bool, min_count: i
                 errors: str = "strict", progress: bool = False) -> _Side:
     """Words of every line as ids of a vocabulary built as ``tokvec train`` builds it."""
     work.mkdir(parents=True, exist_ok=True)
-    splitter = WordSplitter.for_kind(kind, lowercase)
-    words, counts = count_and_number_words(path, work, splitter, errors, progress)
-    vocab = corpus_vocabulary(words, counts, min_count, None, path)
-    tokenizer = Tokenizer.from_vocabulary(vocab, kind=kind, lowercase=lowercase)
-    final = np.full(len(words), -1, dtype=np.int64)
-    for i, word in enumerate(words):
-        j = vocab.get(word)
-        if j is not None and j >= vocab.num_specials:
-            final[i] = j
+    tokenizer, final = count_words(path, work, kind, lowercase, min_count, None, errors,
+                                   progress)
     prov = np.fromfile(work / "prov.u32", dtype=np.uint32)
     lengths = np.fromfile(work / "lines.i32", dtype=np.int32).astype(np.int64)
     for name in ("prov.u32", "lines.i32"):

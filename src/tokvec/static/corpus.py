@@ -172,15 +172,8 @@ def prepare_corpus(corpus_path: str | os.PathLike[str], work_dir: str | os.PathL
             return EncodedCorpus.open(target)
         shutil.rmtree(target, ignore_errors=True)
     with atomic_dir(target) as tmp:
-        splitter = WordSplitter.for_kind(kind, lowercase)
-        words, counts = count_and_number_words(path, tmp, splitter, errors, progress)
-        vocab = corpus_vocabulary(words, counts, min_count, max_vocab, path)
-        tokenizer = Tokenizer.from_vocabulary(vocab, kind=kind, lowercase=lowercase)
-        final = np.full(len(words), -1, dtype=np.int64)
-        for i, word in enumerate(words):
-            j = vocab.get(word)
-            if j is not None and j >= vocab.num_specials:
-                final[i] = j
+        tokenizer, final = count_words(path, tmp, kind, lowercase, min_count, max_vocab, errors,
+                                       progress)
         num_tokens, num_sentences = _second_pass(tmp, final)
         if num_tokens == 0:
             raise TokvecError("no word of the vocabulary occurs in the corpus", path=path)
@@ -236,6 +229,23 @@ def read_line_blocks(path: Path, errors: str = "strict", progress: Any = None,
                     "substitute U+FFFD)", path, line) from None
             line_base += raw.count(b"\n")
             yield text if text.endswith("\n") else text + "\n"
+
+
+def count_words(path: Path, out: Path, kind: str, lowercase: bool, min_count: int,
+                max_vocab: int | None, errors: str = "strict",
+                progress: bool = False) -> tuple[Tokenizer, np.ndarray]:
+    """First pass over ``path``: the vocabulary's tokenizer and, per provisional id, the final id
+    (-1 for a word outside the vocabulary); ``out`` gets ``prov.u32`` and ``lines.i32``."""
+    splitter = WordSplitter.for_kind(kind, lowercase)
+    words, counts = count_and_number_words(path, out, splitter, errors, progress)
+    vocab = corpus_vocabulary(words, counts, min_count, max_vocab, path)
+    tokenizer = Tokenizer.from_vocabulary(vocab, kind=kind, lowercase=lowercase)
+    final = np.full(len(words), -1, dtype=np.int64)
+    for i, word in enumerate(words):
+        j = vocab.get(word)
+        if j is not None and j >= vocab.num_specials:
+            final[i] = j
+    return tokenizer, final
 
 
 def count_and_number_words(path: Path, out: Path, split: WordSplitter, errors: str,
