@@ -50,7 +50,8 @@ def register_kind(kind: str, loader: Callable[[Path, dict[str, Any]], Any]) -> N
 # Which module registers each kind: only that one is imported, so loading a static model does
 # not pay for importing torch.
 KIND_MODULES = {"static": "static_model", "bert": "contextual", "bilstm": "contextual",
-                "hf": "contextual", "classifier": "classify", "multilingual": "multilingual"}
+                "hf": "contextual", "classifier": "classify", "multilingual": "multilingual",
+                "seq2seq": "seq2seq"}
 
 
 def _ensure_loader(kind: str) -> None:
@@ -146,17 +147,22 @@ def write_model_dir(directory: str | os.PathLike[str], config: dict[str, Any],
                     tokenizer: Any, tensors: dict[str, dict[str, np.ndarray]],
                     keep: tuple[str, ...] = (METRICS, TRAINING_LOG),
                     extra_json: dict[str, Any] | None = None,
-                    extra_files: dict[str, bytes] | None = None) -> Path:
+                    extra_files: dict[str, bytes] | None = None,
+                    extra_tokenizers: dict[str, Any] | None = None) -> Path:
     """Write a complete model directory atomically.
 
     ``tensors`` maps a safetensors file name to its arrays; ``extra_files`` holds other files
-    (a training log) to write inside it. Files named in ``keep`` that already exist in the old
-    directory (metrics, training log) are carried over unless given anew.
+    (a training log) to write inside it; ``extra_tokenizers`` maps a sub-folder name to a
+    further tokenizer saved there (a translation model's source side). Files named in ``keep``
+    that already exist in the old directory (metrics, training log) are carried over unless
+    given anew.
     """
     target = Path(directory)
     with atomic_dir(target) as tmp:
         write_json(tmp / CONFIG, config)
         tokenizer.save(tmp)
+        for sub, extra in (extra_tokenizers or {}).items():
+            extra.save(tmp / safe_member(tmp, sub).name)
         for filename, arrays in tensors.items():
             save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()},
                       str(tmp / filename), metadata={"format": "np"})

@@ -18,7 +18,8 @@ from ..errors import TokvecError
 # Verb modules, in the order ``tokvec --help`` lists them.
 _VERB_MODULES = (
     "tokenizer", "vocab", "init", "train", "pretrain", "finetune", "predict", "embed",
-    "neighbors", "evaluate", "align", "train_parallel", "info", "io", "sweep", "plot",
+    "seq2seq", "translate", "neighbors", "evaluate", "align", "train_parallel", "info", "io",
+    "sweep", "plot",
 )
 
 

@@ -19,7 +19,7 @@ from ..evaluation import ANALOGY_RESTRICT, evaluate_vectors
 from ..modeldir import load_model, update_metrics
 from ..multilingual.vectors import MultilingualVectors
 from ..textio import result_key
-from .common import positive_int, print_json
+from .common import positive_int, print_json, show_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bli", nargs="+", default=[], metavar="FILE",
                    help="multilingual models: bilingual dictionaries (source TAB target) to "
                         "translate, scored by precision at 1, 5 and 10")
+    p.add_argument("--translation", nargs=2, action="append", default=[],
+                   metavar=("SRC_FILE", "REF_FILE"),
+                   help="translation models: translate SRC_FILE and score it against REF_FILE "
+                        "with sacrebleu (BLEU, chrF; zh tokenization for a Chinese reference), "
+                        "keyed by REF_FILE's name; may repeat")
+    p.add_argument("--beam", type=positive_int, default=5,
+                   help="--translation beam size (default 5; 1 is greedy)")
     p.add_argument("--retrieval", choices=("csls", "nn"), default="csls",
                    help="--bli retrieval: CSLS with k=10 (default) or cosine nearest neighbour")
     p.add_argument("--src-lang", help="--bli source language (default: the model's first)")
@@ -54,17 +61,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    files = (*args.similarity, *args.analogy, *args.wic, *args.bli)
+    refs = [ref for _, ref in args.translation]
+    files = (*args.similarity, *args.analogy, *args.wic, *args.bli, *refs)
     if not files:
-        raise TokvecError("give at least one of --similarity, --analogy, --wic, --bli")
+        raise TokvecError("give at least one of --similarity, --analogy, --wic, --bli, "
+                          "--translation")
     stems = [result_key(f) for f in files]
     if len(set(stems)) != len(stems):
         raise TokvecError("two input files share a name; results are keyed by file name")
-    for f in files:
+    for f in (*files, *(src for src, _ in args.translation)):
         if not Path(f).is_file():
             raise TokvecError("no such file", path=f)
     model: Any = load_model(args.model)
     results: dict[str, Any] = {}
+    if args.translation:
+        from ..seq2seq.scoring import evaluate_translation
+        from ..seq2seq.translator import TranslationModel
+
+        if not isinstance(model, TranslationModel):
+            raise TokvecError("--translation needs a translation model (made by `tokvec "
+                              f"seq2seq`); this model is {model.config.get('kind')!r}",
+                              path=args.model)
+        for src, ref in args.translation:
+            results[result_key(ref)] = evaluate_translation(model, src, ref, args.beam,
+                                                            progress=show_progress())
     if args.similarity or args.analogy:
         vectors = getattr(model, "vectors", None)
         if vectors is None:
@@ -106,7 +126,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _print_table(results: dict[str, Any]) -> None:
     for name, r in results.items():
-        if "spearman" in r:
+        if "bleu" in r:
+            line = (f"{name:<24} bleu {r['bleu']:.2f}   chrf {r['chrf']:.2f}   sentences "
+                    f"{r['sentences']}   (beam {r['beam']}; {r['bleu_signature']})")
+        elif "spearman" in r:
             line = (f"{name:<24} spearman {r['spearman']:.4f}   pairs {r['pairs']}"
                     f"   oov {r['oov']}")
         elif "p@1" in r:

@@ -55,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("model", help="model directory")
     e.add_argument("-o", "--output", required=True,
                    help="output file (a name ending in .gz is compressed)")
-    e.add_argument("--format", choices=FORMATS, required=True, help="file format")
+    e.add_argument("--format", choices=(*FORMATS, "hf-marian"), required=True,
+                   help="file format; hf-marian: a translation model as a HuggingFace "
+                        "MarianMT directory (-o is that directory)")
     e.add_argument("--lang", help="multilingual model: write this language's words only "
                                   "(default: every language, each word written lang:word)")
     e.set_defaults(func=_export)
@@ -90,6 +92,8 @@ def _import(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     model = load_model(args.model)
+    if args.format == "hf-marian":
+        return _export_marian(model, args)
     vectors = getattr(model, "vectors", None)
     if isinstance(vectors, MultilingualVectors):
         vectors = (vectors.language(args.lang) if args.lang is not None
@@ -102,6 +106,20 @@ def _export(args: argparse.Namespace) -> int:
     export_vectors(vectors, args.output, args.format, progress=show_progress())
     print(f"exported {len(vectors)} words x {vectors.dim} dims ({args.format}) to "
           f"{args.output}", file=sys.stderr)
+    return 0
+
+
+def _export_marian(model: object, args: argparse.Namespace) -> int:
+    from ..seq2seq.marian import export_marian
+    from ..seq2seq.translator import TranslationModel
+
+    if not isinstance(model, TranslationModel):
+        raise TokvecError("--format hf-marian needs a translation model (made by `tokvec "
+                          "seq2seq`)", path=args.model)
+    export_marian(model, args.output)
+    print(f"exported {args.model} as a MarianMT directory to {args.output} (transformers: "
+          f"MarianMTModel.from_pretrained; CTranslate2: ct2-transformers-converter)",
+          file=sys.stderr)
     return 0
 
 

@@ -1,7 +1,8 @@
 """A BERT-style Transformer encoder and its masked-LM head, in plain PyTorch.
 
-Token embedding (|V| x d_model) plus learned positions, then ``layers`` blocks of multi-head
-self-attention (``torch.nn.functional.scaled_dot_product_attention``) and a feed-forward net.
+Token embedding (|V| x d_model) plus learned (or sinusoidal) positions, then ``layers`` blocks of
+multi-head self-attention (``torch.nn.functional.scaled_dot_product_attention``) and a
+feed-forward net.
 ``norm="pre"`` puts LayerNorm before each sub-layer and once more at the end; ``norm="post"`` is
 BERT's own layout (LayerNorm on the embeddings and after each residual sum), which lets
 :mod:`tokvec.contextual.hf` reproduce HuggingFace checkpoints exactly.
@@ -33,6 +34,24 @@ from torch import nn
 from .config import EncoderConfig
 
 INIT_STD = 0.02
+
+
+def sinusoidal_table(length: int, dim: int) -> torch.Tensor:
+    """Vaswani et al.'s position signals, sines in the first half of each row and cosines in the
+    second (Marian's and fairseq's layout, so exported models reproduce exactly).
+
+    >>> t = sinusoidal_table(4, 6)
+    >>> t.shape, float(t[0, 0]), float(t[0, 3])
+    (torch.Size([4, 6]), 0.0, 1.0)
+    """
+    position = torch.arange(length, dtype=torch.float64)[:, None]
+    rate = torch.pow(10000.0, -torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    angles = position * rate  # (length, ceil(dim / 2))
+    half = (dim + 1) // 2
+    table = torch.empty(length, dim, dtype=torch.float64)
+    table[:, :half] = torch.sin(angles)
+    table[:, half:] = torch.cos(angles[:, : dim - half])
+    return table.float()
 
 
 def activation_fn(name: str):  # type: ignore[no-untyped-def]
@@ -121,9 +140,14 @@ class TransformerEncoder(nn.Module):
         self.cfg = cfg
         d = cfg.d_model
         self.tok_emb = nn.Embedding(cfg.vocab_size, d)
-        self.pos_emb = nn.Embedding(cfg.max_len, d)
+        if cfg.positions == "learned":
+            self.pos_emb = nn.Embedding(cfg.max_len, d)
+        else:  # fixed signals: a buffer outside the state dict, rebuilt from the config
+            self.register_buffer("pos_table", sinusoidal_table(cfg.max_len, d), persistent=False)
+        self.embed_scale = math.sqrt(d) if cfg.scale_embeddings else 1.0
         post = cfg.norm == "post"
-        self.emb_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps) if post else nn.Identity()
+        self.emb_norm = (nn.LayerNorm(d, eps=cfg.layer_norm_eps) if cfg.norms_embeddings
+                         else nn.Identity())
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.layers))
         self.final_norm = nn.Identity() if post else nn.LayerNorm(d, eps=cfg.layer_norm_eps)
@@ -138,8 +162,7 @@ class TransformerEncoder(nn.Module):
         t = input_ids.shape[1]
         if t > self.cfg.max_len:
             raise ValueError(f"sequence length {t} exceeds max_len {self.cfg.max_len}")
-        x = self.tok_emb(input_ids) + self.pos_emb.weight[:t]
-        x = self.drop(self.emb_norm(x))
+        x = self.drop(self.emb_norm(self.embed(input_ids)))
         mask = None
         if attention_mask is not None:
             keep = attention_mask.bool()
@@ -157,9 +180,17 @@ class TransformerEncoder(nn.Module):
         """
         return self.hidden_at(self.embed(input_ids), positions)
 
-    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+    def positions(self, length: int, start: int = 0) -> torch.Tensor:
+        """Position vectors ``(length, d_model)`` for positions ``start, start + 1, ...``."""
+        table = self.pos_emb.weight if self.cfg.positions == "learned" else self.pos_table
+        return table[start:start + length]
+
+    def embed(self, input_ids: torch.Tensor, start: int = 0) -> torch.Tensor:
         """Token plus position embeddings ``(B, T, d_model)``, before any norm or dropout."""
-        return self.tok_emb(input_ids) + self.pos_emb.weight[:input_ids.shape[1]]
+        x = self.tok_emb(input_ids)
+        if self.embed_scale != 1.0:
+            x = x * self.embed_scale
+        return x + self.positions(input_ids.shape[1], start)
 
     def hidden_at(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """:meth:`forward_at` from embeddings ``x`` ``(B, T, d_model)`` (e.g. another

@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import TokvecError
 
 NORMS = ("pre", "post")
+POSITIONS = ("learned", "sinusoidal")
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
 
 
@@ -72,6 +73,13 @@ class EncoderConfig(_DictMixin):
     activation: str = "gelu"
     layer_norm_eps: float = 1e-5
     attn_dropout: float = 0.0
+    positions: str = "learned"  # or "sinusoidal" (Vaswani et al.; Marian's layout)
+    scale_embeddings: bool = False  # token vectors times sqrt(d_model), as in Vaswani et al.
+    embedding_norm: bool | None = None  # LayerNorm on the embeddings; default: post-norm only
+
+    @property
+    def norms_embeddings(self) -> bool:
+        return self.norm == "post" if self.embedding_norm is None else bool(self.embedding_norm)
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "d_model", "layers", "heads", "ffn", "max_len"):
@@ -88,6 +96,8 @@ class EncoderConfig(_DictMixin):
                               f"{self.activation!r}")
         if not _real(self.layer_norm_eps) or not 0.0 < self.layer_norm_eps < 1.0:
             raise TokvecError(f"layer_norm_eps must be in (0, 1), got {self.layer_norm_eps!r}")
+        if self.positions not in POSITIONS:
+            raise TokvecError(f"positions must be one of {POSITIONS}, got {self.positions!r}")
 
 
 @dataclass(frozen=True)

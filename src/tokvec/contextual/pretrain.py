@@ -162,7 +162,7 @@ def stop_signals() -> Iterator[dict[str, bool]]:
             signal.signal(sig, old)
 
 
-class _Log:
+class TrainingLog:
     """``training.jsonl``, appended by rank 0; on resume, lines past the checkpoint are cut."""
 
     def __init__(self, path: Path, enabled: bool, keep_until: int | None) -> None:
@@ -280,7 +280,7 @@ class _Run:
             self.trainer = DistributedDataParallel(
                 self.objective, device_ids=[ctx.device.index] if ctx.device.type == "cuda"
                 else None)
-        self.log = _Log(out / TRAINING_LOG, ctx.is_main, self.step if resume else None)
+        self.log = TrainingLog(out / TRAINING_LOG, ctx.is_main, self.step if resume else None)
 
     def _load_weights(self, weights: dict[str, Any]) -> None:
         module = {k: torch.from_numpy(v) for k, v in weights.items()
