@@ -105,7 +105,10 @@ def train_marian(args: argparse.Namespace, work: Path) -> dict:
 
 def _test_lines(args: argparse.Namespace, split: str) -> tuple[list[str], list[str]]:
     src, tgt = args.pair.split("-")
-    read = lambda p: [x.rstrip("\n") for x in open(p, encoding="utf-8")][:args.limit]  # noqa: E731
+
+    def read(path: Path) -> list[str]:
+        return path.read_text(encoding="utf-8").splitlines()[:args.limit]
+
     return read(DATA / f"{split}.{src}"), read(DATA / f"{split}.{tgt}")
 
 
@@ -171,6 +174,8 @@ def decode_and_score(args: argparse.Namespace, work: Path) -> dict:
     ct, rate = timed(ct2, sources)
     out["ctranslate2_on_tokvec_weights"] = {"beam5_sentences_per_s": rate,
                                             "test": score_translations(ct, refs, chinese)}
+    if not (work / "marian").is_dir():  # --decode-only
+        return out
     marian = MarianMTModel.from_pretrained(work / "marian").eval()
     mh, rate = timed(lambda x: generate(marian, x), sources)
     out["marian"] = {"test": score_translations(mh, refs, chinese),
@@ -195,9 +200,12 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=10.0, help="training budget per system")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-tokens", type=int, default=4096)
-    p.add_argument("--decode-tokens", type=int, default=4096)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=400)
+    p.add_argument("--decode-tokens", type=int, default=16384)
+    p.add_argument("--decode-only", metavar="MODEL_DIR",
+                   help="skip training: decoding speed of this tokvec model (tokvec, "
+                        "generate() on its export, CTranslate2) and its BLEU")
+    p.add_argument("--lr", type=float, default=7e-4)
+    p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--limit", type=int, default=None, help="score only the first N dev and "
                                                             "test lines (a quick check)")
     p.add_argument("--json", help="write every figure here")
@@ -208,13 +216,30 @@ def main() -> None:
         stage = {"tokvec": train_tokvec, "marian": train_marian, "decode": decode_and_score}
         print(json.dumps(stage[args.stage](args, Path(args.work))))
         return
+    if args.decode_only:
+        import shutil
+
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(args.decode_only, Path(tmp) / "tokvec")
+            decode = _child("decode", args, Path(tmp))
+        tv = decode["tokvec"]["beam5_sentences_per_s"]
+        g = decode["generate_on_tokvec_weights"]["beam5_sentences_per_s"]
+        c = decode["ctranslate2_on_tokvec_weights"]["beam5_sentences_per_s"]
+        print(f"{args.pair} beam 5, {args.decode_only}: tokvec {tv:.1f} sentences/s "
+              f"(test BLEU {decode['tokvec']['test']['bleu']:.2f}), generate() {g:.1f} "
+              f"({tv / g:.2f}x), CTranslate2 {c:.1f}")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"date": time.strftime("%Y-%m-%d"),
+                                                   "pair": args.pair, "decoding": decode},
+                                                  indent=2) + "\n", encoding="utf-8")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         train = {"tokvec": _child("tokvec", args, work), "marian": _child("marian", args, work)}
         decode = _child("decode", args, work)
     ratio = train["tokvec"]["tokens_per_s"] / train["marian"]["tokens_per_s"]
-    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.processor() or
-              platform.machine()}, {os.cpu_count()} cores", "pair": args.pair,
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    report = {"date": time.strftime("%Y-%m-%d"), "machine": machine, "pair": args.pair,
               "minutes": args.minutes, "threads": args.threads, "training": train,
               "decoding": decode, "train_speed_ratio": ratio}
     print(f"{args.pair}, {args.minutes:g} min each, {args.threads} threads")

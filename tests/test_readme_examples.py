@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _ASSIGNMENT = re.compile(r"^(\w+=\S*\s*)+$")
+_SHELL_HELPERS = {"head"}  # plain shell lines between tokvec commands (e.g. picking 3 lines)
 
 
 def example_blocks(lang: str, section: str = "## Worked examples") -> list[tuple[int, str]]:
@@ -58,7 +59,9 @@ def example_commands(section: str = "## Worked examples") -> list[tuple[int, str
                 continue
             command = (pending + line).strip()
             pending = ""
-            if command and not command.startswith("#") and not _ASSIGNMENT.match(command):
+            shell_helper = command.split(" ", 1)[0] in _SHELL_HELPERS
+            if command and not command.startswith("#") and not _ASSIGNMENT.match(command) \
+                    and not shell_helper:
                 commands.append((at, command))
     return commands
 
@@ -75,8 +78,9 @@ def tokvec_argv(command: str) -> list[str]:
 
 
 COMMANDS = example_commands()
-# The multilingual examples use the benchmark data beside the checkout: parsed, not run.
-PARSED_ONLY = example_commands("## Several languages")
+# The multilingual and translation examples use the benchmark data beside the checkout:
+# parsed, not run.
+PARSED_ONLY = example_commands("## Several languages") + example_commands("## Translation")
 
 
 def test_the_readme_has_examples_for_every_verb():

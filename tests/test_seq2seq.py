@@ -296,3 +296,68 @@ def test_two_processes_train_one_model(tmp_path):
     assert cfg["training"]["world_size"] == 2
     log = [json.loads(x) for x in (out / "training.jsonl").open()]
     assert [e["step"] for e in log] == [5, 10, 15, 20]
+
+
+def test_two_source_languages_share_one_table(tmp_path):
+    s, t = _pairs(tmp_path, n=120)
+    # a second "language": the same sentences reversed word by word
+    rev = tmp_path / "train.rev"
+    rev.write_text("".join(" ".join(x.split()[::-1]) + "\n" for x in s.read_text().splitlines()),
+                   encoding="utf-8")
+    result = train_seq2seq([(s, t), (rev, t)], tmp_path / "m", {**TINY, "steps": 5})
+    assert result.steps == 5
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert [p[0] for p in cfg["training"]["pairs"]] == [str(s), str(rev)]
+    model = load_translation_model(tmp_path / "m")
+    assert model.arch.shared_vocab and model.network.tgt_emb is model.network.encoder.tok_emb
+
+
+def test_init_embeddings_from_a_vector_file(tmp_path):
+    s, t = _pairs(tmp_path, n=100)
+    rng = np.random.default_rng(0)
+    words = sorted(set(ES) | set(ES.values()))
+    vec = tmp_path / "vectors.txt"
+    vec.write_text(f"{len(words)} 32\n" + "".join(
+        w + " " + " ".join(f"{x:.4f}" for x in rng.normal(size=32)) + "\n" for w in words),
+        encoding="utf-8")
+    proc = _cli("seq2seq", "-o", str(tmp_path / "m"), "--src", str(s), "--tgt", str(t),
+                "--d-model", "32", "--heads", "2", "--layers", "1", "--ffn", "64", "--steps",
+                "2", "--vocab-size", "320", "--init-embeddings", str(vec), "--freeze-embeddings",
+                "--threads", "1")
+    assert proc.returncode == 0, proc.stderr
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    coverage = cfg["training"]["init_coverage"]["source"]
+    assert coverage["found_exact"] > 10 and 0 < coverage["coverage"] < 1
+    model = load_translation_model(tmp_path / "m")
+    tok = model.src_tok
+    row = tok.token_to_id("Ġperro")
+    if row is not None:  # a whole-word piece: its row is the file's vector, rescaled
+        table = model.network.encoder.tok_emb.weight.detach().numpy()
+        line = next(x for x in vec.read_text().splitlines() if x.startswith("perro "))
+        given = np.array([float(v) for v in line.split()[1:]])
+        cos = table[row] @ given / np.linalg.norm(table[row]) / np.linalg.norm(given)
+        assert cos > 0.999
+    bad = _cli("seq2seq", "-o", str(tmp_path / "m2"), "--src", str(s), "--tgt", str(t),
+               "--d-model", "64", "--heads", "2", "--layers", "1", "--ffn", "64", "--steps",
+               "2", "--vocab-size", "320", "--init-embeddings", str(vec))
+    _one_line_error(bad, "dimension 32", "--d-model is 64")
+    assert not (tmp_path / "m2").exists()
+
+
+def test_d_model_sweep_trains_scores_plots_and_resumes(tmp_path):
+    s, t = _pairs(tmp_path, n=100)
+    ds, dt = _pairs(tmp_path, n=20, seed=4, name="dev")
+    args = ["seq2seq", "-o", str(tmp_path / "sw"), "--src", str(s), "--tgt", str(t),
+            "--dev-src", str(ds), "--dev-tgt", str(dt), "--heads", "2", "--layers", "1",
+            "--steps", "3", "--vocab-size", "320", "--threads", "1", "--sweep-d-model", "16,32"]
+    proc = _cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "recommendation: d=" in proc.stdout and "dev BLEU (primary)" in proc.stdout
+    state = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    assert [r["dim"] for r in state["runs"]] == [16, 32]
+    assert state["runs"][0]["parameters"] < state["runs"][1]["parameters"]
+    assert (tmp_path / "sw" / "sweep.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "sw" / "d32" / "config.json").read_text())[
+        "architecture"]["ffn"] == 128
+    again = _cli(*args)  # everything is kept: nothing retrained
+    assert again.returncode == 0 and again.stderr.count("kept from") == 2

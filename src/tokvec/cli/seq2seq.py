@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import TokvecError
 from .common import nonneg_float, positive_float, positive_int, show_progress
+from .sweep import dims_list
 
 # flag -> (config field, argparse type, help)
 _OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
@@ -105,6 +106,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--freeze-embeddings", action="store_true",
                    help="keep the table fixed during training")
     p.add_argument("--resume", action="store_true", help="continue from MODEL_DIR/checkpoint")
+    p.add_argument("--sweep-d-model", type=dims_list, metavar="DIMS",
+                   help="choose d_model by measurement: train one model per value (e.g. "
+                        "128,256,384; ffn = 4 x d_model) under the same budget into "
+                        "OUTPUT/dN, score each on the dev files, and write OUTPUT/sweep.json, "
+                        "OUTPUT/sweep.png and a recommendation")
+    p.add_argument("--tolerance", type=nonneg_float, default=0.5,
+                   help="--sweep-d-model: recommend the smallest d_model within this many "
+                        "dev BLEU points of the best (default 0.5)")
     p.set_defaults(func=_run)
 
 
@@ -128,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.freeze_embeddings:
         config["freeze_embeddings"] = True
     dev = (args.dev_src, args.dev_tgt) if args.dev_src else None
+    if args.sweep_d_model:
+        return _sweep(args, config, dev)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = train_seq2seq(list(zip(args.src, args.tgt, strict=True)), args.output, config,
@@ -147,4 +158,24 @@ def _run(args: argparse.Namespace) -> int:
     print(f"trained {result.steps} steps ({result.target_tokens} target tokens, "
           f"{result.seconds:.0f} s), final loss {result.loss:.4f}{dev_text}; model written to "
           f"{args.output}", file=sys.stderr)
+    return 0
+
+
+def _sweep(args: argparse.Namespace, config: dict[str, Any], dev: Any) -> int:
+    from ..seq2seq.sweep import sweep_d_model, sweep_report
+
+    if dev is None:
+        raise TokvecError("--sweep-d-model needs --dev-src and --dev-tgt to score each model")
+    if args.resume:
+        raise TokvecError("--sweep-d-model resumes by itself: rerun the same command")
+    config = {k: v for k, v in config.items() if k not in ("d_model", "ffn")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state = sweep_d_model(list(zip(args.src, args.tgt, strict=True)), dev, args.output,
+                              args.sweep_d_model, config, args.tolerance,
+                              log=lambda m: print(m, file=sys.stderr))
+    for text in dict.fromkeys(str(w.message) for w in caught):
+        print(f"tokvec seq2seq: warning: {text}", file=sys.stderr)
+    print(sweep_report(state))
+    print(f"sweep written to {args.output}/sweep.json and sweep.png", file=sys.stderr)
     return 0

@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                                 "greedy)")
     p.add_argument("--nbest", type=positive_int, default=1,
                    help="hypotheses per line (at most --beam)")
-    p.add_argument("--batch-tokens", type=positive_int, default=4096,
-                   help="source tokens x beam per decoding batch (default 4096)")
+    p.add_argument("--batch-tokens", type=positive_int, default=16384,
+                   help="source tokens x beam per decoding batch (default 16384)")
     p.add_argument("--length-penalty", type=nonneg_float, default=0.6,
                    help="alpha of Wu et al.'s length penalty (default 0.6)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch threads")

@@ -149,12 +149,15 @@ def beam_search(model: Seq2SeqTransformer, src: torch.Tensor, special: SpecialId
         last = chosen_token.view(-1)
         if bool(done.all()):
             break
-        if bool(done.any()):
+        pruned = bool(done.any())
+        if pruned:
             keep = (~done).nonzero()[:, 0]
             keep_rows = (keep[:, None] * k + torch.arange(k)).view(-1)
             parent, history, last = parent[keep_rows], history[keep_rows], last[keep_rows]
             scores, sentences = scores[keep], sentences[keep]
-        state.select(parent.to(device))
+        # a beam's parent is a beam of the same sentence: the source rows move only when
+        # finished sentences leave
+        state.select(parent.to(device), memory=pruned)
     results = []
     for hyps in finished:
         hyps.sort(key=lambda h: -h[0])

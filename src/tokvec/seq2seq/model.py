@@ -115,11 +115,17 @@ class DecoderState:
     caches: list[list[torch.Tensor]]  # per layer: self-attention keys, values so far
     length: int = 0  # target positions already decoded
 
-    def select(self, rows: torch.Tensor) -> None:
-        """Keep (and reorder to) ``rows``: beams that survive, sentences still running."""
-        self.memory = [(k.index_select(0, rows), v.index_select(0, rows)) for k, v in self.memory]
-        if self.mask is not None:
-            self.mask = self.mask.index_select(0, rows)
+    def select(self, rows: torch.Tensor, memory: bool = True) -> None:
+        """Keep (and reorder to) ``rows``: beams that survive, sentences still running.
+
+        ``memory=False`` leaves the source side as it is: right when ``rows`` only reorders
+        beams within each sentence, whose rows share one source (the common beam-search step).
+        """
+        if memory:
+            self.memory = [(k.index_select(0, rows), v.index_select(0, rows))
+                           for k, v in self.memory]
+            if self.mask is not None:
+                self.mask = self.mask.index_select(0, rows)
         self.caches = [[t.index_select(0, rows) for t in c] for c in self.caches]
 
 

@@ -37,7 +37,7 @@ def score_translations(hypotheses: Sequence[str], references: Sequence[str],
 
 
 def evaluate_translation(model: Any, src_path: str, ref_path: str, beam: int = 5,
-                         batch_tokens: int = 4096, progress: bool = False) -> dict[str, Any]:
+                         batch_tokens: int = 16384, progress: bool = False) -> dict[str, Any]:
     """Translate ``src_path`` with ``model`` and score it against ``ref_path`` (aligned lines;
     pairs with a blank side are left out and counted)."""
     from tqdm.auto import tqdm

@@ -91,6 +91,8 @@ def train_seq2seq(pairs: Sequence[tuple[str | os.PathLike[str], str | os.PathLik
                   on_step: Callable[[int, float], None] | None = None) -> Seq2SeqResult:
     """Train an encoder-decoder on aligned ``(source, target)`` files into ``output``."""
     ctx = init_distributed()
+    if not ctx.active and torch.cuda.is_available():
+        ctx.device = torch.device("cuda")  # one process: the GPU when there is one
     out = Path(output)
     fresh_dir = not out.exists()
     try:
@@ -162,16 +164,16 @@ def init_table_from_vectors(model: TranslationModel, vectors_path: str | os.Path
         ordinary = vocab.word_ids()
         words = [_piece_word(vocab.tokens[i], tok.kind) for i in ordinary]
         with torch.no_grad():
-            rows = weight.detach().numpy()
-            # pretrained vectors come on their own scale: match the table's (std 0.02)
+            rows = weight.detach().cpu().numpy()
             sub = EmbeddingTable(np.array(rows[ordinary]))
             report = sub.fill_from(words, lookup=vectors)
-            found = np.array([w in vectors for w in words]) if hasattr(vectors, "__contains__") \
-                else None
+            found = np.array([vectors.get_vector_or_none(w) is not None
+                              or vectors.get_vector_or_none(w.lower()) is not None
+                              for w in words], dtype=bool)
             block = sub.weights
-            if found is not None and found.any():
-                scale = float(np.std(rows[ordinary])) / max(float(np.std(block[found])), 1e-12)
-                block[found] *= scale
+            if found.any():  # pretrained vectors come on their own scale: match the table's
+                block[found] *= float(np.std(rows[ordinary])) / max(
+                    float(np.std(block[found])), 1e-12)
             rows[ordinary] = block
             weight.copy_(torch.from_numpy(rows))
         reports[side] = {k: v for k, v in report.items() if k != "missing_examples"}

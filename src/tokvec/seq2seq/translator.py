@@ -45,6 +45,9 @@ WEIGHTS = "seq2seq.safetensors"
 SOURCE_TOKENIZER = "source"
 TABLE = "encoder.tok_emb.weight"
 TARGET_TABLE = "tgt_emb.weight"
+# Source tokens x beam per decoding batch: larger batches spread each step's Python over more
+# sentences (16384 decoded 25% faster than 4096 at beam 5 on two cores; 32768 no faster).
+DECODE_BATCH_TOKENS = 16384
 
 
 def special_ids(tokenizer: Tokenizer) -> SpecialIds:
@@ -105,8 +108,8 @@ class TranslationModel:
         return unsegment(text) if self.tgt_segment != "none" else text
 
     def translate_nbest(self, lines: Sequence[str], beam: int = 5, nbest: int = 1,
-                        batch_tokens: int = 4096, alpha: float = 0.6, progress: Any = None
-                        ) -> list[list[tuple[str, float]]]:
+                        batch_tokens: int = DECODE_BATCH_TOKENS, alpha: float = 0.6,
+                        progress: Any = None) -> list[list[tuple[str, float]]]:
         """``nbest`` ``(translation, score)`` pairs per line, best first."""
         if nbest > beam:
             raise TokvecError(f"--nbest ({nbest}) cannot exceed --beam ({beam})")
@@ -117,8 +120,8 @@ class TranslationModel:
                           progress)
         return [[(self.detokenize(ids), score) for ids, score in h] for h in hyps]
 
-    def translate(self, lines: Sequence[str], beam: int = 5, batch_tokens: int = 4096,
-                  alpha: float = 0.6) -> list[str]:
+    def translate(self, lines: Sequence[str], beam: int = 5,
+                  batch_tokens: int = DECODE_BATCH_TOKENS, alpha: float = 0.6) -> list[str]:
         """One translation per line (the best hypothesis)."""
         return [h[0][0] if h else "" for h in self.translate_nbest(lines, beam, 1, batch_tokens,
                                                                    alpha)]
