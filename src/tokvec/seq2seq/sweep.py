@@ -7,6 +7,8 @@ not divide d_model. Each model is scored on the dev files (greedy BLEU and chrF)
 through the same summary, recommendation and figure as ``tokvec sweep``: the smallest d_model
 whose dev BLEU is within ``tolerance`` BLEU points of the best. ``OUTPUT/sweep.json`` is written
 after every model, so rerunning the same command resumes; ``OUTPUT/sweep.png`` at the end.
+The models train one after another in this process, so the peak memory recorded for each is
+the process's high-water mark so far.
 """
 
 from __future__ import annotations
