@@ -22,7 +22,6 @@ Example (a tiny run)::
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import shutil
@@ -46,16 +45,17 @@ from ..contextual.checkpoint import (
 )
 from ..contextual.distributed import DistContext, init_distributed
 from ..contextual.optim import lr_factor, make_adamw, param_groups, set_lr
-from ..contextual.pretrain import TrainingLog, stop_signals
+from ..contextual.pretrain import WORK, TrainingLog, stop_signals
+from ..contextual.pretrain import _remove_work as remove_work
 from ..errors import TokvecError, TrainingDiverged
 from ..modeldir import TRAINING_LOG
 from ..tokenization import Tokenizer
 from .config import Seq2SeqConfig, resolve_config
 from .data import EncodedPairs, TokenBatches, encode_pairs, pad_batch, read_parallel, segment
 from .decode import DecodeOptions, decode_all
+from .pretrained import init_table_from_vectors
 from .translator import TranslationModel
 
-WORK = "work"
 SNAPSHOT = "snapshot{}."
 BEST = "best."
 UNBOUNDED = 1 << 40
@@ -100,11 +100,7 @@ def train_seq2seq(pairs: Sequence[tuple[str | os.PathLike[str], str | os.PathLik
                     resume, progress, init_embeddings, on_step).run()
     except BaseException:
         if ctx.is_main and not (out / CHECKPOINT).exists():
-            shutil.rmtree(out / WORK, ignore_errors=True)
-            if fresh_dir:
-                with contextlib.suppress(OSError):
-                    (out / TRAINING_LOG).unlink(missing_ok=True)
-                    out.rmdir()
+            remove_work(out, fresh_dir)
         raise
     finally:
         ctx.close()
@@ -142,42 +138,6 @@ def _load_tokenizers(work: Path) -> tuple[Tokenizer, Tokenizer]:
     tgt = Tokenizer.load(work / "tokenizer")
     src_dir = work / "source_tokenizer"
     return (Tokenizer.load(src_dir) if src_dir.is_dir() else tgt), tgt
-
-
-def init_table_from_vectors(model: TranslationModel, vectors_path: str | os.PathLike[str]
-                            ) -> dict[str, Any]:
-    """Copy pretrained vectors into the embedding table(s) by token (a subword's text without
-    its word-boundary marker is looked up); returns ``tokvec init``'s coverage report."""
-    from ..cli.init import _load_vectors
-    from ..table import EmbeddingTable
-
-    vectors = _load_vectors(os.fspath(vectors_path))
-    if vectors.dim != model.arch.d_model:
-        raise TokvecError(f"the vectors have dimension {vectors.dim} but --d-model is "
-                          f"{model.arch.d_model}", path=vectors_path)
-    reports = {}
-    tables = [("source", model.src_tok, model.network.encoder.tok_emb.weight)]
-    if not model.arch.shared_vocab:
-        tables.append(("target", model.tgt_tok, model.network.tgt_emb.weight))
-    for side, tok, weight in tables:
-        vocab = tok.vocabulary()
-        ordinary = vocab.word_ids()
-        words = [_piece_word(vocab.tokens[i], tok.kind) for i in ordinary]
-        with torch.no_grad():
-            rows = weight.detach().cpu().numpy()
-            sub = EmbeddingTable(np.array(rows[ordinary]))
-            report = sub.fill_from(words, lookup=vectors)
-            found = np.array([vectors.get_vector_or_none(w) is not None
-                              or vectors.get_vector_or_none(w.lower()) is not None
-                              for w in words], dtype=bool)
-            block = sub.weights
-            if found.any():  # pretrained vectors come on their own scale: match the table's
-                block[found] *= float(np.std(rows[ordinary])) / max(
-                    float(np.std(block[found])), 1e-12)
-            rows[ordinary] = block
-            weight.copy_(torch.from_numpy(rows))
-        reports[side] = {k: v for k, v in report.items() if k != "missing_examples"}
-    return reports
 
 
 class _Run:
@@ -500,14 +460,6 @@ class _Run:
             shutil.rmtree(self.out / CHECKPOINT, ignore_errors=True)
         self.ctx.barrier()
         return dev_result
-
-
-def _piece_word(piece: str, kind: str) -> str:
-    """The word a subword stands for, as a vector file spells it (boundary marker dropped)."""
-    from ..pieces import readable_piece
-
-    text = readable_piece(piece) if kind == "bpe" else piece
-    return text.lstrip("▁")
 
 
 __all__ = ["Seq2SeqResult", "inverse_sqrt", "train_seq2seq"]
