@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -182,7 +181,8 @@ class _Run:
             self.notes.append(f"{self.data.truncated} pair(s) longer than the model's "
                               f"{cfg.max_len} positions were truncated (first: "
                               f"{self.data.first_truncated})")
-        self.batches = TokenBatches(self.data.src_lengths(), self.data.tgt_lengths(),
+        self.tgt_lengths = self.data.tgt_lengths()  # per pair, for accumulation's token count
+        self.batches = TokenBatches(self.data.src_lengths(), self.tgt_lengths,
                                     cfg.batch_tokens, cfg.seed, ctx.rank, ctx.world_size)
         per_epoch = self.batches.steps_per_epoch // cfg.accumulate
         if per_epoch < 1:
@@ -283,7 +283,7 @@ class _Run:
         torch.manual_seed(step_seed(cfg.seed, ctx.rank, self.step))
         micro = [self.batches.indices(self.step * cfg.accumulate + a)
                  for a in range(cfg.accumulate)]
-        total_tokens = sum(int(self.data.tgt_lengths()[m].sum()) for m in micro) \
+        total_tokens = sum(int(self.tgt_lengths[m].sum()) for m in micro) \
             if cfg.accumulate > 1 else None
         self.optimizer.zero_grad(set_to_none=True)
         loss_sum, tokens = 0.0, 0
@@ -455,9 +455,7 @@ class _Run:
                               **({"init_coverage": self.coverage} if self.coverage else {})}}
         if self.ctx.is_main:
             self.model.network.cpu()
-            self.model.save(self.out, extra)
-            shutil.rmtree(self.out / WORK, ignore_errors=True)
-            shutil.rmtree(self.out / CHECKPOINT, ignore_errors=True)
+            self.model.save(self.out, extra)  # replaces the directory: work/, checkpoint/ go
         self.ctx.barrier()
         return dev_result
 
