@@ -45,7 +45,8 @@ def train_tokvec(args: argparse.Namespace, work: Path) -> dict:
     src, tgt = args.pair.split("-")
     cfg = {**ARCH, "batch_tokens": args.batch_tokens, "lr": args.lr, "warmup": args.warmup,
            "max_minutes": args.minutes, "threads": args.threads, "seed": 0,
-           "checkpoint_every": 0, "log_every": 20, "eval_every": 10 ** 9}
+           "checkpoint_every": 0, "log_every": 20, "eval_every": 10 ** 9,
+           "precision": args.precision}
     result = train_seq2seq([(DATA / f"train.{src}", DATA / f"train.{tgt}")], work / "tokvec",
                            cfg)
     return {"steps": result.steps, "target_tokens": result.target_tokens,
@@ -86,9 +87,10 @@ def train_marian(args: argparse.Namespace, work: Path) -> dict:
         s = pad_batch([pairs.src[i] for i in index], pad)
         t = [pairs.tgt[i] for i in index]
         t_in, t_out = pad_batch(t, pad, prefix=pad), pad_batch(t, -100, suffix=sp.eos)
-        out = model(input_ids=s, attention_mask=s != pad, decoder_input_ids=t_in)
-        loss = F.cross_entropy(out.logits.view(-1, out.logits.shape[-1]), t_out.view(-1),
-                               ignore_index=-100, label_smoothing=0.1)
+        with torch.autocast("cpu", torch.bfloat16, args.precision == "bf16"):
+            out = model(input_ids=s, attention_mask=s != pad, decoder_input_ids=t_in)
+            loss = F.cross_entropy(out.logits.view(-1, out.logits.shape[-1]), t_out.view(-1),
+                                   ignore_index=-100, label_smoothing=0.1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -204,6 +206,8 @@ def main() -> None:
     p.add_argument("--decode-only", metavar="MODEL_DIR",
                    help="skip training: decoding speed of this tokvec model (tokvec, "
                         "generate() on its export, CTranslate2) and its BLEU")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="training precision of both systems (bf16: autocast, fp32 weights)")
     p.add_argument("--lr", type=float, default=7e-4)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--limit", type=int, default=None, help="score only the first N dev and "
@@ -240,9 +244,10 @@ def main() -> None:
     ratio = train["tokvec"]["tokens_per_s"] / train["marian"]["tokens_per_s"]
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     report = {"date": time.strftime("%Y-%m-%d"), "machine": machine, "pair": args.pair,
-              "minutes": args.minutes, "threads": args.threads, "training": train,
+              "minutes": args.minutes, "threads": args.threads, "precision": args.precision,
+              "training": train,
               "decoding": decode, "train_speed_ratio": ratio}
-    print(f"{args.pair}, {args.minutes:g} min each, {args.threads} threads")
+    print(f"{args.pair}, {args.minutes:g} min each, {args.threads} threads, {args.precision}")
     print(f"{'system':<12}{'tok/s':>9}{'steps':>7}{'RSS MB':>8}{'test BLEU':>11}{'chrF':>7}"
           f"{'dev BLEU':>10}{'beam5 sent/s':>14}")
     for name in ("tokvec", "marian"):

@@ -110,6 +110,20 @@ def test_a_tiny_model_learns_word_translation(tmp_path):
     assert any("dev_bleu" in e for e in log)
 
 
+def test_bf16_training_learns_and_keeps_fp32_weights(tmp_path):
+    s, t = _pairs(tmp_path)
+    ds, dt = _pairs(tmp_path, n=40, seed=9, name="dev")
+    learner = {**TINY, "d_model": 64, "ffn": 128, "heads": 4, "lr": 5e-3, "warmup": 50,
+               "precision": "bf16"}
+    result = train_seq2seq([(s, t)], tmp_path / "m", {**learner, "steps": 300,
+                                                      "eval_every": 300}, dev=(ds, dt))
+    assert result.dev["dev_bleu"] > 30, result.dev
+    model = load_translation_model(tmp_path / "m")
+    assert all(v.dtype == torch.float32 for v in model.network.state_dict().values())
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["training"][
+        "precision"] == "bf16"
+
+
 def test_interrupt_then_resume_equals_an_uninterrupted_run(tmp_path):
     s, t = _pairs(tmp_path, n=200)
     opts = {**TINY, "steps": 12, "vocab": _tokenizer(tmp_path, s, t), "dropout": 0.1,

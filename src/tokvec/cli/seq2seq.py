@@ -72,6 +72,9 @@ _CHOICES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
                                                                      "warm-up (default) or "
                                                                      "warm-up then decay"),
     ("--metric", "metric", ("bleu", "loss"), "what early stopping watches (default bleu)"),
+    ("--precision", "precision", ("fp32", "bf16"), "bf16: bfloat16 matrix products in "
+                                                   "training, weights and decoding stay fp32 "
+                                                   "(default fp32)"),
 )
 
 

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import EncoderConfig
+from .dropout import FastDropout
 
 INIT_STD = 0.02
 
@@ -63,6 +64,20 @@ def activation_fn(name: str):  # type: ignore[no-untyped-def]
     return F.relu
 
 
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+           dropout_p: float = 0.0, is_causal: bool = False) -> torch.Tensor:
+    """``scaled_dot_product_attention`` over (B, H, T, dh) views. Under bfloat16 autocast on a
+    CPU it runs in float32 and casts back: there the bf16 kernel's backward pass takes four
+    times as long as the fp32 one (measured: 24% of a bf16 translation training step)."""
+    if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(
+                q.float(), k.float(), v.float(), attn_mask=mask, dropout_p=dropout_p,
+                is_causal=is_causal).to(torch.bfloat16)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
+                                          is_causal=is_causal)
+
+
 class EncoderBlock(nn.Module):
     """Self-attention and feed-forward sub-layers with residual connections."""
 
@@ -79,7 +94,7 @@ class EncoderBlock(nn.Module):
         self.ffn_out = nn.Linear(cfg.ffn, d)
         self.norm2 = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
         self.act = activation_fn(cfg.activation)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = FastDropout(cfg.dropout)
 
     def attention(self, x: torch.Tensor, mask: torch.Tensor | None,
                   queries: torch.Tensor | None = None) -> torch.Tensor:
@@ -92,9 +107,8 @@ class EncoderBlock(nn.Module):
             w, bias = self.qkv.weight, self.qkv.bias
             q = F.linear(queries, w[:d], bias[:d]).view(b, -1, h, dh)
             k, v = F.linear(x, w[d:], bias[d:]).view(b, t, 2, h, dh).unbind(2)
-        y = F.scaled_dot_product_attention(  # heads first: (B, H, T, dh) views, no copies
-            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask,
-            dropout_p=self.attn_dropout if self.training else 0.0)
+        y = attend(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),  # (B, H, T, dh)
+                   mask, self.attn_dropout if self.training else 0.0)
         return self.drop(self.attn_out(y.transpose(1, 2).reshape(b, -1, d)))
 
     def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -148,7 +162,7 @@ class TransformerEncoder(nn.Module):
         post = cfg.norm == "post"
         self.emb_norm = (nn.LayerNorm(d, eps=cfg.layer_norm_eps) if cfg.norms_embeddings
                          else nn.Identity())
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = FastDropout(cfg.dropout)
         self.blocks = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.layers))
         self.final_norm = nn.Identity() if post else nn.LayerNorm(d, eps=cfg.layer_norm_eps)
         self.apply(_init_weights)

@@ -26,6 +26,7 @@ from ..errors import TokvecError
 SCHEDULES = ("inverse-sqrt", "linear", "cosine")
 SEGMENTERS = ("none", "char", "jieba")
 SUBWORD_KINDS = ("bpe", "unigram")
+PRECISIONS = ("fp32", "bf16")
 METRICS = ("bleu", "loss")
 
 
@@ -101,6 +102,7 @@ class Seq2SeqConfig:
     weight_decay: float = 0.0
     clip: float = 1.0
     label_smoothing: float = 0.1
+    precision: str = "fp32"  # bf16: bfloat16 matrix products in training (fp32 weights)
     # budget and bookkeeping
     steps: int | None = None
     epochs: int | None = None
@@ -128,7 +130,8 @@ class Seq2SeqConfig:
                               f"({self.heads})")
         choices = {"norm": NORMS, "activation": ACTIVATIONS, "positions": POSITIONS,
                    "schedule": SCHEDULES, "src_segment": SEGMENTERS,
-                   "tgt_segment": SEGMENTERS, "tokenizer": SUBWORD_KINDS, "metric": METRICS}
+                   "tgt_segment": SEGMENTERS, "tokenizer": SUBWORD_KINDS, "metric": METRICS,
+                   "precision": PRECISIONS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise TokvecError(f"{name.replace('_', '-')} must be one of "

@@ -36,8 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..contextual.bert import INIT_STD, EncoderBlock, TransformerEncoder, _init_weights
+from ..contextual.bert import INIT_STD, EncoderBlock, TransformerEncoder, _init_weights, attend
 from ..contextual.config import EncoderConfig
+from ..contextual.dropout import FastDropout
 from .config import Seq2SeqArch
 
 
@@ -76,16 +77,14 @@ class DecoderBlock(EncoderBlock):
             if cache:
                 k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
             cache[:] = [k, v]
-        y = F.scaled_dot_product_attention(
-            q, k, v, is_causal=cache is None and t > 1,
-            dropout_p=self.attn_dropout if self.training else 0.0)
+        y = attend(q, k, v, None, self.attn_dropout if self.training else 0.0,
+                   is_causal=cache is None and t > 1)
         return self.drop(self.attn_out(self._merge(y)))
 
     def cross_attention(self, x: torch.Tensor, memory: tuple[torch.Tensor, torch.Tensor],
                         mask: torch.Tensor | None) -> torch.Tensor:
-        y = F.scaled_dot_product_attention(
-            self._heads(self.cross_q(x)), memory[0], memory[1], attn_mask=mask,
-            dropout_p=self.attn_dropout if self.training else 0.0)
+        y = attend(self._heads(self.cross_q(x)), memory[0], memory[1], mask,
+                   self.attn_dropout if self.training else 0.0)
         return self.drop(self.cross_out(self._merge(y)))
 
     def forward(self, x: torch.Tensor, memory: tuple[torch.Tensor, torch.Tensor],  # type: ignore[override]
@@ -157,7 +156,7 @@ class Seq2SeqTransformer(nn.Module):
                 for layer in (block.attn_out, block.cross_out, block.ffn_out):
                     nn.init.normal_(layer.weight, std=INIT_STD / math.sqrt(2 * arch.dec_layers))
         self.dec_final_norm = nn.LayerNorm(arch.d_model) if arch.norm == "pre" else nn.Identity()
-        self.drop = nn.Dropout(arch.dropout)
+        self.drop = FastDropout(arch.dropout)
         self.register_buffer("out_bias", torch.zeros(arch.tgt_vocab), persistent=True)
         self.embed_scale = math.sqrt(arch.d_model)
         # Tables start at std d^-1/2 (as in fairseq), so that scaled by sqrt(d) a token vector

@@ -292,7 +292,8 @@ class _Run:
             tgt = [self.data.tgt[i] for i in index]
             tgt_in = pad_batch(tgt, sp.pad, prefix=sp.bos).to(ctx.device)
             tgt_out = pad_batch(tgt, sp.pad, suffix=sp.eos).to(ctx.device)
-            loss, n = self.trainer(src, tgt_in, tgt_out, sp.pad, cfg.label_smoothing)
+            with torch.autocast(ctx.device.type, torch.bfloat16, cfg.precision == "bf16"):
+                loss, n = self.trainer(src, tgt_in, tgt_out, sp.pad, cfg.label_smoothing)
             (loss / (total_tokens or n)).backward()
             loss_sum += float(loss.detach())
             tokens += n
