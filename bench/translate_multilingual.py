@@ -3,7 +3,9 @@
 Trains on ``train.es``→``train.en`` and ``train.zh``→``train.en`` together (one joint BPE
 vocabulary over the three languages, one |V| x d_model table) with the configuration of
 ``bench/translate.py``, for the same wall-clock budget, then scores each direction's test split
-at beam 5. Optionally (``--init VECTORS``) the table starts from pretrained vectors.
+at beam 5. Optionally (``--init VECTORS``) the table starts from pretrained vectors, or
+(``--init-encoder BERT_DIR``) the encoder from a ``tokvec pretrain`` model, against the same
+vocabulary and shape with random weights (``--encoder-shape BERT_DIR``).
 
     python bench/translate_multilingual.py --minutes 12 --json docs/translate-multi.json
 """
@@ -20,6 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from translate import ARCH, DATA
 
+SHAPE = ("d_model", "enc_layers", "heads", "ffn", "max_len", "norm", "activation", "positions",
+         "vocab_size")
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -27,6 +32,12 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--sources", default="es,zh", help="source languages (default es,zh)")
     p.add_argument("--init", help="start the table from these vectors (d_model must match)")
+    p.add_argument("--init-encoder", metavar="BERT_DIR",
+                   help="warm-start the encoder from this tokvec pretrain model (its vocabulary "
+                        "and shape)")
+    p.add_argument("--encoder-shape", metavar="BERT_DIR",
+                   help="the baseline of --init-encoder: this model's vocabulary and shape, "
+                        "random weights")
     p.add_argument("--json")
     args = p.parse_args()
     from tokvec.seq2seq import load_translation_model, score_translations, train_seq2seq
@@ -36,8 +47,16 @@ def main() -> None:
     cfg = {**ARCH, "batch_tokens": 4096, "lr": 7e-4, "warmup": 100,
            "max_minutes": args.minutes, "threads": args.threads, "checkpoint_every": 0,
            "log_every": 20, "eval_every": 10 ** 9}
+    if args.init_encoder or args.encoder_shape:  # the pretrained model decides the shape
+        from tokvec.seq2seq.warmstart import load_pretrained_encoder, warm_start_options
+
+        cfg = {k: v for k, v in cfg.items() if k not in SHAPE}
+        if args.encoder_shape:
+            cfg = warm_start_options(load_pretrained_encoder(args.encoder_shape),
+                                     args.encoder_shape, cfg)
     with tempfile.TemporaryDirectory() as tmp:
-        result = train_seq2seq(pairs, Path(tmp) / "m", cfg, init_embeddings=args.init)
+        result = train_seq2seq(pairs, Path(tmp) / "m", cfg, init_embeddings=args.init,
+                               init_encoder=args.init_encoder)
         model = load_translation_model(Path(tmp) / "m")
         coverage = model.config.get("training", {}).get("init_coverage")
         refs = (DATA / "test.en").read_text(encoding="utf-8").splitlines()
@@ -49,11 +68,13 @@ def main() -> None:
             rate = len(src) / (time.perf_counter() - t0)
             scores[f"{s}-en"] = {**score_translations(hyps, refs), "beam5_sentences_per_s": rate}
     report = {"date": time.strftime("%Y-%m-%d"), "sources": langs, "minutes": args.minutes,
-              "init": args.init, "init_coverage": coverage, "steps": result.steps,
+              "init": args.init, "init_coverage": coverage, "init_encoder": args.init_encoder,
+              "encoder_shape": args.encoder_shape, "steps": result.steps,
               "tokens_per_s": result.target_tokens / result.seconds, "test": scores}
     print(f"{'+'.join(langs)}->en, one model, {args.minutes:g} min, {result.steps} steps, "
           f"{report['tokens_per_s']:.0f} target tok/s" + (f", init {args.init}" if args.init
-                                                         else ""))
+                                                         else "")
+          + (f", encoder from {args.init_encoder}" if args.init_encoder else ""))
     for pair, s in scores.items():
         print(f"  {pair}: test BLEU {s['bleu']:.2f}  chrF {s['chrf']:.1f}")
     if args.json:

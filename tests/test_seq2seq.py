@@ -358,6 +358,46 @@ def test_init_embeddings_from_a_vector_file(tmp_path):
     assert not (tmp_path / "m2").exists()
 
 
+def test_encoder_warm_start_from_a_pretrained_bert(tmp_path):
+    from tokvec.contextual.model import load_contextual
+    from tokvec.contextual.pretrain import pretrain
+
+    s, t = _pairs(tmp_path, n=200)
+    mono = tmp_path / "mono.txt"
+    mono.write_text(s.read_text() + t.read_text(), encoding="utf-8")
+    pretrain([mono], tmp_path / "bert", {"d_model": 32, "layers": 1, "heads": 2, "ffn": 64,
+                                         "seq_len": 16, "batch_size": 8, "vocab_size": 200,
+                                         "steps": 4, "dropout": 0.0, "threads": 1})
+    bert = load_contextual(tmp_path / "bert")
+    shape = ("d_model", "heads", "enc_layers", "ffn", "max_len", "vocab_size")
+    opts = {k: v for k, v in TINY.items() if k not in shape}
+    # a vanishing learning rate: after one step the encoder still holds the BERT's weights
+    train_seq2seq([(s, t)], tmp_path / "m", {**opts, "steps": 1, "lr": 1e-12},
+                  init_encoder=tmp_path / "bert")
+    model = load_translation_model(tmp_path / "m")
+    assert model.arch.positions == "learned" and not model.arch.scale_embeddings
+    assert model.src_tok.vocab_size == bert.tokenizer.vocab_size
+    ours, theirs = model.network.encoder.state_dict(), bert.module.state_dict()
+    for name, value in theirs.items():
+        if name != "tok_emb.weight":
+            assert torch.allclose(ours[name], value, atol=1e-6), name
+    keep = torch.ones(len(ours["tok_emb.weight"]), dtype=torch.bool)
+    keep[model.arch.pad_id] = False
+    assert torch.allclose(ours["tok_emb.weight"][keep], theirs["tok_emb.weight"][keep],
+                          atol=1e-6)
+    assert float(ours["tok_emb.weight"][model.arch.pad_id].abs().max()) == 0.0
+    training = json.loads((tmp_path / "m" / "config.json").read_text())["training"]
+    assert training["init_encoder"]["tensors"] == len(theirs)
+    assert isinstance(model.translate(["uno dos"], beam=2)[0], str)
+    with pytest.raises(TokvecError, match="export"):
+        from tokvec.seq2seq.marian import export_marian
+        export_marian(model, tmp_path / "hf")
+    proc = _cli("seq2seq", "-o", str(tmp_path / "bad"), "--src", str(s), "--tgt", str(t),
+                "--init-encoder", str(tmp_path / "bert"), "--d-model", "64", "--steps", "1")
+    _one_line_error(proc, "--d-model 64", "32")
+    assert not (tmp_path / "bad").exists()
+
+
 def test_d_model_sweep_trains_scores_plots_and_resumes(tmp_path):
     s, t = _pairs(tmp_path, n=100)
     ds, dt = _pairs(tmp_path, n=20, seed=4, name="dev")

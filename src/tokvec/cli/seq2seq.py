@@ -106,6 +106,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init-embeddings", metavar="VECTORS",
                    help="start the table from a tokvec model or a word2vec/GloVe/fastText "
                         "file (rows copied by token; a coverage report is printed)")
+    p.add_argument("--init-encoder", metavar="PRETRAIN_DIR",
+                   help="warm-start the encoder from a tokvec pretrain BERT model: its "
+                        "tokenizer becomes the joint vocabulary, its table the shared table "
+                        "and its shape the encoder's (the decoder keeps --dec-layers)")
     p.add_argument("--freeze-embeddings", action="store_true",
                    help="keep the table fixed during training")
     p.add_argument("--resume", action="store_true", help="continue from MODEL_DIR/checkpoint")
@@ -146,7 +150,8 @@ def _run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         result = train_seq2seq(list(zip(args.src, args.tgt, strict=True)), args.output, config,
                                dev=dev, resume=args.resume, progress=show_progress(),
-                               init_embeddings=args.init_embeddings)
+                               init_embeddings=args.init_embeddings,
+                               init_encoder=args.init_encoder)
     if os.environ.get("RANK", "0") != "0":
         return 130 if result.interrupted else 0
     for warning in caught:
@@ -171,6 +176,9 @@ def _sweep(args: argparse.Namespace, config: dict[str, Any], dev: Any) -> int:
         raise TokvecError("--sweep-d-model needs --dev-src and --dev-tgt to score each model")
     if args.resume:
         raise TokvecError("--sweep-d-model resumes by itself: rerun the same command")
+    if args.init_encoder or args.init_embeddings:
+        raise TokvecError("--sweep-d-model trains from scratch at each d_model; it cannot start "
+                          "from --init-encoder or --init-embeddings (their width is fixed)")
     config = {k: v for k, v in config.items() if k not in ("d_model", "ffn")}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -49,11 +49,17 @@ class Seq2SeqArch:
     positions: str = "sinusoidal"
     shared_vocab: bool = True
     pad_id: int = 0  # padding, and the decoder's start token (its row stays zero)
+    # Vaswani et al.'s embedding layout; a BERT encoder warm start brings its own
+    scale_embeddings: bool = True
+    embedding_norm: bool = False
+    layer_norm_eps: float = 1e-5
 
     def _block_config(self, vocab: int, layers: int) -> EncoderConfig:
         return EncoderConfig(vocab, self.d_model, layers, self.heads, self.ffn, self.max_len,
-                             self.dropout, self.norm, self.activation, 1e-5, self.attn_dropout,
-                             self.positions, scale_embeddings=True, embedding_norm=False)
+                             self.dropout, self.norm, self.activation, self.layer_norm_eps,
+                             self.attn_dropout, self.positions,
+                             scale_embeddings=self.scale_embeddings,
+                             embedding_norm=self.embedding_norm)
 
     def encoder_config(self) -> EncoderConfig:
         return self._block_config(self.src_vocab, self.enc_layers)
@@ -86,6 +92,9 @@ class Seq2SeqConfig:
     norm: str = "pre"
     activation: str = "relu"
     positions: str = "sinusoidal"
+    scale_embeddings: bool = True  # token vectors times sqrt(d_model)
+    embedding_norm: bool = False  # LayerNorm on the summed embeddings
+    layer_norm_eps: float = 1e-5
     # tokenization
     tokenizer: str = "bpe"  # bpe or unigram, learned on the training text
     vocab: str | None = None  # or: a tokenizer directory to use as the joint vocabulary
@@ -148,7 +157,10 @@ class Seq2SeqConfig:
     def arch(self, src_vocab: int, tgt_vocab: int) -> Seq2SeqArch:
         return Seq2SeqArch(src_vocab, tgt_vocab, self.d_model, self.enc_layers, self.dec_layers,
                            self.heads, self.ffn, self.max_len, self.dropout, self.attn_dropout,
-                           self.norm, self.activation, self.positions, self.joint_vocab)
+                           self.norm, self.activation, self.positions, self.joint_vocab,
+                           scale_embeddings=self.scale_embeddings,
+                           embedding_norm=self.embedding_norm,
+                           layer_norm_eps=self.layer_norm_eps)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -54,6 +54,11 @@ def check_marian_compatible(model: TranslationModel) -> None:
         problems.append("learned positions (Marian's are sinusoidal)")
     if not arch.shared_vocab:
         problems.append("per-side vocabularies (export needs a joint vocabulary)")
+    if not arch.scale_embeddings or arch.embedding_norm:
+        problems.append("a BERT-style embedding layer (Marian scales token vectors by "
+                        "sqrt(d_model) and has no embedding LayerNorm)")
+    if arch.layer_norm_eps != 1e-5:
+        problems.append(f"LayerNorm epsilon {arch.layer_norm_eps:g} (Marian's is 1e-5)")
     if arch.activation not in MARIAN_ACTIVATIONS:
         problems.append(f"the {arch.activation} activation")
     for side, how in (("source", model.src_segment), ("target", model.tgt_segment)):

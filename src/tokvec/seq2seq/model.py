@@ -147,18 +147,19 @@ class Seq2SeqTransformer(nn.Module):
                               if arch.positions == "learned" else None)
         if self.dec_positions is not None:
             _init_weights(self.dec_positions)
-        self.dec_emb_norm = (nn.LayerNorm(arch.d_model) if dec.norms_embeddings
-                             else nn.Identity())
+        self.dec_emb_norm = (nn.LayerNorm(arch.d_model, eps=arch.layer_norm_eps)
+                             if dec.norms_embeddings else nn.Identity())
         self.blocks = nn.ModuleList(DecoderBlock(dec) for _ in range(arch.dec_layers))
         for block in self.blocks:
             block.apply(_init_weights)
             if arch.norm == "pre":
                 for layer in (block.attn_out, block.cross_out, block.ffn_out):
                     nn.init.normal_(layer.weight, std=INIT_STD / math.sqrt(2 * arch.dec_layers))
-        self.dec_final_norm = nn.LayerNorm(arch.d_model) if arch.norm == "pre" else nn.Identity()
+        self.dec_final_norm = (nn.LayerNorm(arch.d_model, eps=arch.layer_norm_eps)
+                               if arch.norm == "pre" else nn.Identity())
         self.drop = FastDropout(arch.dropout)
         self.register_buffer("out_bias", torch.zeros(arch.tgt_vocab), persistent=True)
-        self.embed_scale = math.sqrt(arch.d_model)
+        self.embed_scale = math.sqrt(arch.d_model) if arch.scale_embeddings else 1.0
         # Tables start at std d^-1/2 (as in fairseq), so that scaled by sqrt(d) a token vector
         # has unit-size entries, like the position signal it is added to. The padding row,
         # which is also the decoder's start token, is zero and stays zero (Marian's convention:

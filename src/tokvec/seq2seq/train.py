@@ -54,6 +54,7 @@ from .data import EncodedPairs, TokenBatches, encode_pairs, pad_batch, read_para
 from .decode import DecodeOptions, decode_all
 from .pretrained import init_table_from_vectors
 from .translator import TranslationModel
+from .warmstart import copy_encoder, load_pretrained_encoder, warm_start_options
 
 SNAPSHOT = "snapshot{}."
 BEST = "best."
@@ -87,8 +88,12 @@ def train_seq2seq(pairs: Sequence[tuple[str | os.PathLike[str], str | os.PathLik
                   dev: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
                   resume: bool = False, progress: bool = False,
                   init_embeddings: str | os.PathLike[str] | None = None,
-                  on_step: Callable[[int, float], None] | None = None) -> Seq2SeqResult:
-    """Train an encoder-decoder on aligned ``(source, target)`` files into ``output``."""
+                  on_step: Callable[[int, float], None] | None = None,
+                  init_encoder: str | os.PathLike[str] | None = None) -> Seq2SeqResult:
+    """Train an encoder-decoder on aligned ``(source, target)`` files into ``output``.
+
+    ``init_embeddings`` starts the table from pretrained vectors; ``init_encoder`` starts the
+    whole encoder (and its vocabulary and table) from a ``tokvec pretrain`` BERT directory."""
     ctx = init_distributed()
     if not ctx.active and torch.cuda.is_available():
         ctx.device = torch.device("cuda")  # one process: the GPU when there is one
@@ -96,7 +101,7 @@ def train_seq2seq(pairs: Sequence[tuple[str | os.PathLike[str], str | os.PathLik
     fresh_dir = not out.exists()
     try:
         return _Run(ctx, [(os.fspath(s), os.fspath(t)) for s, t in pairs], out, config, dev,
-                    resume, progress, init_embeddings, on_step).run()
+                    resume, progress, init_embeddings, on_step, init_encoder).run()
     except BaseException:
         if ctx.is_main and not (out / CHECKPOINT).exists():
             remove_work(out, fresh_dir)
@@ -143,7 +148,8 @@ class _Run:
     def __init__(self, ctx: DistContext, pairs: list[tuple[str, str]], out: Path,
                  config: dict[str, Any] | Seq2SeqConfig | None,
                  dev: tuple[Any, Any] | None, resume: bool, progress: bool,
-                 init_embeddings: Any, on_step: Callable[[int, float], None] | None) -> None:
+                 init_embeddings: Any, on_step: Callable[[int, float], None] | None,
+                 init_encoder: Any = None) -> None:
         self.ctx, self.pairs, self.out, self.on_step = ctx, pairs, out, on_step
         self.progress = progress and ctx.is_main
         if not pairs:
@@ -151,6 +157,11 @@ class _Run:
         saved = weights = opt_arrays = None
         if resume:
             saved, weights, opt_arrays, _ = read_checkpoint(out)
+        pretrained = None
+        if init_encoder is not None and not resume:
+            pretrained = load_pretrained_encoder(init_encoder)
+            given = config.to_dict() if isinstance(config, Seq2SeqConfig) else dict(config or {})
+            config = warm_start_options(pretrained, init_encoder, given)
         self.cfg = cfg = resolve_config(config, saved["options"] if saved else None)
         torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1)
                                                  // ctx.local_world_size))
@@ -196,9 +207,20 @@ class _Run:
             self.total = UNBOUNDED
         else:
             self.total = 10 * per_epoch
-        self.coverage = None
+        self.coverage = self.warm_start = None
+        if pretrained is not None:
+            self.warm_start = copy_encoder(self.model, pretrained, init_encoder)
+            self.notes.append(f"encoder warm-started from {init_encoder}: "
+                              f"{self.warm_start['tensors']} tensors, "
+                              f"{self.warm_start['parameters']:,} parameters")
         if init_embeddings is not None and not resume:
             self.coverage = init_table_from_vectors(self.model, init_embeddings)
+            for side, report in self.coverage.items():
+                self.notes.append(
+                    f"{side} table from {init_embeddings}: {report['coverage']:.1%} of "
+                    f"{report['tokens']} tokens found ({report['found_exact']} exact, "
+                    f"{report['found_lowercase']} lowercased), {report['missing']} left at "
+                    f"their initialisation")
         net = self.model.network
         if cfg.freeze_embeddings:
             net.encoder.tok_emb.weight.requires_grad_(False)
@@ -252,6 +274,7 @@ class _Run:
         self.elapsed = float(saved.get("elapsed_s", 0.0))
         self.best_score = saved.get("best_score")
         self.evals_since_best = int(saved.get("evals_since_best", 0))
+        self.coverage, self.warm_start = saved.get("init_coverage"), saved.get("init_encoder")
 
     def _state(self) -> dict[str, Any]:
         epoch, batch = self.batches.position(self.step * self.cfg.accumulate)
@@ -259,7 +282,8 @@ class _Run:
                 "batch_in_epoch": batch, "total_steps": self.total, "elapsed_s": self.elapsed,
                 "world_size": self.ctx.world_size, "options": self.cfg.to_dict(),
                 "pairs": self.pairs, "snapshots": len(self.snapshots),
-                "best_score": self.best_score, "evals_since_best": self.evals_since_best}
+                "best_score": self.best_score, "evals_since_best": self.evals_since_best,
+                "init_coverage": self.coverage, "init_encoder": self.warm_start}
 
     def _checkpoint(self) -> None:
         if self.ctx.is_main:
@@ -453,7 +477,8 @@ class _Run:
                               "world_size": self.ctx.world_size, "pairs": self.pairs,
                               "weights": chosen, "stopped_early": early,
                               **({"dev": dev_result} if dev_result else {}),
-                              **({"init_coverage": self.coverage} if self.coverage else {})}}
+                              **({"init_coverage": self.coverage} if self.coverage else {}),
+                              **({"init_encoder": self.warm_start} if self.warm_start else {})}}
         if self.ctx.is_main:
             self.model.network.cpu()
             self.model.save(self.out, extra)  # replaces the directory: work/, checkpoint/ go
