@@ -238,6 +238,30 @@ def test_bert_sweep_is_scored_by_a_linear_probe(data, tmp_path):
         run_sweep(settings(data, tmp_path / "b2", method="bert", train_options=options))
 
 
+def test_electra_sweep_under_a_time_budget_is_scored_on_word_senses(data, tmp_path, capsys):
+    wic = tmp_path / "wic.tsv"  # the corpus's words in two kinds of context
+    wic.write_text("".join(
+        f"{'same' if i % 2 else 'different'}\tcat\tthe cat eats the fish in the park\t"
+        f"the {'cat' if i % 2 else 'fish'} likes the cat in the {'park' if i % 2 else 'cat'}\n"
+        for i in range(6)), encoding="utf-8")
+    out = tmp_path / "electra"
+    code = main(["sweep", str(data / "corpus.txt"), "-o", str(out), "--method", "bert",
+                 "--dims", "8,16", "--objective", "electra", "--max-minutes", "0.02",
+                 "--layers", "1", "--heads", "2", "--seq-len", "16", "--batch-size", "4",
+                 "--vocab-size", "80", "--threads", "1", "--eval-wic", str(wic),
+                 "--in-process"])
+    assert code == 0
+    state = json.loads((out / "sweep.json").read_text())
+    assert state["summary"]["primary_metric"] == "mean WiC AUC"
+    for run in state["runs"]:
+        assert run["config"]["objective"] == "electra" and run["config"]["max_minutes"] == 0.02
+        assert 0.0 <= run["scores"]["wic WiC AUC"] <= 1.0
+        assert run["pretrain_loss"] > 0 and run["train_seconds"] >= 1.0
+    table = capsys.readouterr().out
+    assert "pretrain loss" in table and "recommendation:" in table
+    assert png_size(out / "sweep.png")[0] > 0
+
+
 def test_interrupted_model_continues_from_its_checkpoint(finished, data, tmp_path):
     """A run stopped mid-training resumes from the trainer's checkpoint on the next sweep."""
     from safetensors.numpy import load_file

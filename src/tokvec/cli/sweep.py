@@ -12,7 +12,7 @@ from .common import nonneg_float, nonneg_int, positive_float, positive_int, show
 _SHARED_FLAGS = ("epochs", "lr", "threads", "seed")
 _STATIC_FLAGS = ("window", "negative", "min_count", "sample", "tokenizer", "lowercase")
 _BERT_FLAGS = ("layers", "heads", "ffn", "seq_len", "batch_size", "steps", "vocab_size",
-               "bert_tokenizer")
+               "bert_tokenizer", "objective", "max_minutes")
 
 
 def dims_list(text: str) -> list[int]:
@@ -64,13 +64,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="analogy files in the Google format")
     p.add_argument("--restrict", type=positive_int, default=30_000,
                    help="analogies search the N most frequent words (default 30000)")
+    p.add_argument("--eval-wic", nargs="+", default=[], metavar="FILE",
+                   help="word-in-context files (label TAB word TAB sentence1 TAB sentence2): "
+                        "ROC AUC of the word's two vectors' cosine, as evaluate --wic")
     p.add_argument("--task", type=task_pair, metavar="TRAIN,DEV",
                    help="labelled files (label TAB text): fine-tune a bag-of-vectors classifier "
                         "on each model and score dev macro-F1")
     p.add_argument("--task-epochs", type=positive_int, help="classifier epochs (head default)")
-    p.add_argument("--primary", choices=("similarity", "analogy", "task"),
+    p.add_argument("--primary", choices=("similarity", "analogy", "task", "wic"),
                    help="metric the recommendation uses (default: task with --task, else "
-                        "mean similarity Spearman, else mean analogy accuracy)")
+                        "mean similarity Spearman, else mean analogy accuracy, else mean "
+                        "WiC AUC)")
     p.add_argument("--in-process", action="store_true",
                    help="train in this process (memory: sampled RSS) instead of one child "
                         "process per model (memory: the child's ru_maxrss)")
@@ -95,6 +99,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--batch-size", type=positive_int, help="bert: blocks per step")
     t.add_argument("--steps", type=positive_int, help="bert: optimizer steps")
     t.add_argument("--vocab-size", type=positive_int, help="bert: WordPiece vocabulary size")
+    t.add_argument("--objective", choices=("mlm", "electra"),
+                   help="bert: pretraining objective (default mlm)")
+    t.add_argument("--max-minutes", type=positive_float,
+                   help="bert: time budget per model (the same for every d_model)")
     t.add_argument("--bert-tokenizer", metavar="DIR",
                    help="bert: share this tokenizer directory across runs instead of training "
                         "one per run")
@@ -120,6 +128,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
                          repeats=args.repeats, tolerance=args.tolerance, method=args.method,
                          train_options=options, similarity=list(args.eval_similarity),
                          analogy=list(args.eval_analogy), restrict=args.restrict,
+                         wic=list(args.eval_wic),
                          task=args.task, task_options=task_options, primary=args.primary,
                          isolate=not args.in_process, progress=show_progress())
 

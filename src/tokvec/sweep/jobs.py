@@ -18,7 +18,8 @@ from typing import Any
 from ..errors import TokvecError
 
 BERT_OPTIONS = ("layers", "heads", "ffn", "seq_len", "batch_size", "steps", "epochs", "lr",
-                "threads", "seed", "vocab_size", "tokenizer")
+                "threads", "seed", "vocab_size", "tokenizer", "objective", "max_minutes",
+                "warmup", "dropout", "mask_prob", "norm", "generator_scale")
 
 
 def job_kind(method: str) -> str:

@@ -135,15 +135,34 @@ def score_run(settings: SweepSettings, model_dir: Path, seed: int) -> dict[str, 
         task = score_task(model_dir, settings.task, settings.task_options, seed,
                           contextual=settings.method == "bert")
         scores["task dev macro-F1"] = task["dev_macro_f1"]
+    if settings.wic:
+        from ..contextual.wic import evaluate_wic
+
+        for path in settings.wic:
+            metrics[result_key(path)] = evaluate_wic(str(model_dir), path)
+            scores[f"{result_key(path)} WiC AUC"] = metrics[result_key(path)]["auc"]
     kind = settings.primary_kind()
     if kind == "task":
         primary = scores["task dev macro-F1"]
+    elif kind == "wic":
+        primary = _nanmean([metrics[result_key(p)]["auc"] for p in settings.wic])
     else:
         stems = settings.similarity if kind == "similarity" else settings.analogy
         key = "spearman" if kind == "similarity" else "accuracy"
         primary = _nanmean([metrics[result_key(p)][key] for p in stems])
     scores["primary"] = primary
     return {"metrics": _compact(metrics), "task": task, "scores": scores, "info": info}
+
+
+def _final_loss(model_dir: Path) -> float | None:
+    """The last logged training loss of a pretrained model (MLM, or ELECTRA's sum)."""
+    log = model_dir / TRAINING_LOG
+    if not log.is_file():
+        return None
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    losses = [json.loads(line).get("loss") for line in lines]
+    losses = [x for x in losses if isinstance(x, (int, float))]
+    return float(losses[-1]) if losses else None
 
 
 def train_and_score(settings: SweepSettings, dim: int, repeat: int) -> dict[str, Any]:
@@ -168,6 +187,7 @@ def train_and_score(settings: SweepSettings, dim: int, repeat: int) -> dict[str,
         "parameters": int(sum(parameters.values())),
         "embedding_parameters": scored["info"]["embeddings"], "parameters_by_part": parameters,
         "disk_bytes": int(sum(disk_usage(model_dir).values())),
+        **({"pretrain_loss": _final_loss(model_dir)} if job["kind"] == "bert" else {}),
         "scores": scored["scores"], "metrics": scored["metrics"], "task": scored["task"],
         "config": job["config"],
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -22,9 +22,9 @@ from ..errors import TokvecError
 from ..textio import result_key
 
 METHODS = ("sgns", "cbow", "glove", "fasttext", "bert")
-PRIMARY_KINDS = ("similarity", "analogy", "task")
+PRIMARY_KINDS = ("similarity", "analogy", "task", "wic")
 PRIMARY_NAMES = {"similarity": "mean Spearman", "analogy": "mean analogy accuracy",
-                 "task": "dev macro-F1"}
+                 "task": "dev macro-F1", "wic": "mean WiC AUC"}
 
 
 @dataclass
@@ -41,6 +41,7 @@ class SweepSettings:
     similarity: list[str] = field(default_factory=list)
     analogy: list[str] = field(default_factory=list)
     restrict: int = 30_000
+    wic: list[str] = field(default_factory=list)
     task: tuple[str, str] | None = None
     task_options: dict[str, Any] = field(default_factory=dict)
     primary: str | None = None
@@ -61,15 +62,17 @@ class SweepSettings:
                               f"{', '.join(METHODS)}")
         if not Path(self.corpus).is_file():
             raise TokvecError("no such corpus file", path=self.corpus)
-        for path in (*self.similarity, *self.analogy, *(self.task or ())):
+        for path in (*self.similarity, *self.analogy, *self.wic, *(self.task or ())):
             if not Path(path).is_file():
                 raise TokvecError("no such file", path=path)
-        stems = [result_key(p) for p in (*self.similarity, *self.analogy)]
+        stems = [result_key(p) for p in (*self.similarity, *self.analogy, *self.wic)]
         if len(set(stems)) != len(stems):
             raise TokvecError("two evaluation files share a name; scores are keyed by file name")
-        if self.method == "bert" and (self.similarity or self.analogy or self.task is None):
+        if self.method == "bert" and (self.similarity or self.analogy
+                                      or (self.task is None and not self.wic)):
             raise TokvecError("a bert sweep is scored by fine-tuning on --task TRAIN,DEV "
-                              "(similarity and analogy files need static vectors)")
+                              "and/or word senses (--eval-wic FILE); similarity and analogy "
+                              "files need static vectors")
         out = replace(self, dims=dims)
         kind = out.primary_kind()
         if kind == "task" and self.task is None:
@@ -78,6 +81,8 @@ class SweepSettings:
             raise TokvecError("--primary similarity needs --eval-similarity FILE")
         if kind == "analogy" and not self.analogy:
             raise TokvecError("--primary analogy needs --eval-analogy FILE")
+        if kind == "wic" and not self.wic:
+            raise TokvecError("--primary wic needs --eval-wic FILE")
         return out
 
     def primary_kind(self) -> str:
@@ -93,8 +98,10 @@ class SweepSettings:
             return "similarity"
         if self.analogy:
             return "analogy"
+        if self.wic:
+            return "wic"
         raise TokvecError("the sweep needs a quality measure: give --eval-similarity, "
-                          "--eval-analogy or --task")
+                          "--eval-analogy, --eval-wic or --task")
 
     def run_name(self, dim: int, repeat: int) -> str:
         return f"d{dim}_r{repeat}"
@@ -107,6 +114,7 @@ class SweepSettings:
                 "similarity": [os.path.abspath(p) for p in self.similarity],
                 "analogy": [os.path.abspath(p) for p in self.analogy],
                 "restrict": self.restrict,
+                **({"wic": [os.path.abspath(p) for p in self.wic]} if self.wic else {}),
                 "task": None if self.task is None else [os.path.abspath(p) for p in self.task],
                 "task_options": dict(sorted(self.task_options.items())),
                 "primary": self.primary_kind()}

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 COSTS = ("train_seconds", "words_per_s", "peak_rss_bytes", "baseline_rss_bytes",
-         "parameters", "disk_bytes")
+         "parameters", "disk_bytes", "pretrain_loss")
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
@@ -130,8 +130,10 @@ def _fmt_bytes(n: float) -> str:
 def format_table(rows: Sequence[dict[str, Any]], primary_name: str) -> str:
     """The per-dimension table printed after a sweep (means; ``±`` is half the min-max range)."""
     names = [n for n in score_names_from_rows(rows) if n != "primary"]
-    header = ["d_model", "runs", f"{primary_name} (primary)", *names, "params",
-              "train s", "words/s", "peak MiB", "disk MiB"]
+    pretrained = any("pretrain_loss" in r["costs"] for r in rows)
+    header = ["d_model", "runs", f"{primary_name} (primary)", *names,
+              *(["pretrain loss"] if pretrained else []), "params", "train s", "words/s",
+              "peak MiB", "disk MiB"]
     lines = []
     for r in rows:
         p = r["scores"]["primary"]
@@ -147,6 +149,7 @@ def format_table(rows: Sequence[dict[str, Any]], primary_name: str) -> str:
         disk = costs.get("disk_bytes", {}).get("mean", float("nan"))
         lines.append([str(r["dim"]), str(r["runs"]), primary,
                       *(f"{r['scores'][n]['mean']:.4f}" for n in names),
+                      *([cost("pretrain_loss", ".4f")] if pretrained else []),
                       cost("parameters", ",.0f"), cost("train_seconds", ".1f"),
                       cost("words_per_s", ",.0f"), _fmt_bytes(peak), _fmt_bytes(disk)])
     widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]
