@@ -32,7 +32,7 @@ HEAD_DEFAULTS: dict[str, dict[str, Any]] = {
     "bilstm": {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "epochs": 10, "dropout": 0.3,
                "weight_decay": 0.0, "schedule": "constant", "warmup": 0.0, "patience": 3,
                "max_len": 256, "hidden": 128, "pool": "max", "grad_clip": 5.0},
-    "encoder": {"optimizer": "adamw", "lr": 3e-5, "batch_size": 32, "epochs": 3,
+    "encoder": {"optimizer": "adamw", "lr": 1e-4, "batch_size": 32, "epochs": 3,
                 "dropout": 0.1, "weight_decay": 0.01, "schedule": "linear", "warmup": 0.1,
                 "patience": 2, "max_len": None, "pool": "cls", "grad_clip": 1.0},
 }

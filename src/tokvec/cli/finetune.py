@@ -20,7 +20,7 @@ Per-head defaults (override any of them):
   bag      adam lr 5e-3, batch 32, 20 epochs, linear decay, dropout 0, patience 4, no window
   cnn      adam lr 1e-3, batch 50, 10 epochs, dropout 0.5, filters 100 x widths 3,4,5, window 256
   bilstm   adam lr 1e-3, batch 32, 10 epochs, dropout 0.3, hidden 128, max pooling, window 256
-  encoder  adamw lr 3e-5, batch 32, 3 epochs, 10% warm-up then linear decay, weight decay 0.01,
+  encoder  adamw lr 1e-4, batch 32, 3 epochs, 10% warm-up then linear decay, weight decay 0.01,
            dropout 0.1, [CLS] pooling, the model's window
 After training, a softmax temperature is fitted on the dev set (temperature scaling) so that
 predict --proba gives calibrated probabilities; --no-calibrate keeps T = 1.
