@@ -57,6 +57,13 @@ def init_table_from_vectors(model: TranslationModel, vectors_path: str | os.Path
     return reports
 
 
+def describe_coverage(reports: dict[str, Any], source: str | os.PathLike[str]) -> list[str]:
+    """One line per table of :func:`init_table_from_vectors`'s reports, for the user."""
+    return [f"{side} table from {source}: {r['coverage']:.1%} of {r['tokens']} tokens found "
+            f"({r['found_exact']} exact, {r['found_lowercase']} lowercased), {r['missing']} "
+            f"left at their initialisation" for side, r in reports.items()]
+
+
 def _piece_word(piece: str, kind: str) -> str:
     """The word a subword stands for, as a vector file spells it (boundary marker dropped)."""
     from ..pieces import readable_piece

@@ -52,9 +52,14 @@ from ..tokenization import Tokenizer
 from .config import Seq2SeqConfig, resolve_config
 from .data import EncodedPairs, TokenBatches, encode_pairs, pad_batch, read_parallel, segment
 from .decode import DecodeOptions, decode_all
-from .pretrained import init_table_from_vectors
+from .pretrained import describe_coverage, init_table_from_vectors
 from .translator import TranslationModel
-from .warmstart import copy_encoder, load_pretrained_encoder, warm_start_options
+from .warmstart import (
+    copy_encoder,
+    describe_warm_start,
+    load_pretrained_encoder,
+    warm_start_options,
+)
 
 SNAPSHOT = "snapshot{}."
 BEST = "best."
@@ -210,17 +215,10 @@ class _Run:
         self.coverage = self.warm_start = None
         if pretrained is not None:
             self.warm_start = copy_encoder(self.model, pretrained, init_encoder)
-            self.notes.append(f"encoder warm-started from {init_encoder}: "
-                              f"{self.warm_start['tensors']} tensors, "
-                              f"{self.warm_start['parameters']:,} parameters")
+            self.notes.append(describe_warm_start(self.warm_start))
         if init_embeddings is not None and not resume:
             self.coverage = init_table_from_vectors(self.model, init_embeddings)
-            for side, report in self.coverage.items():
-                self.notes.append(
-                    f"{side} table from {init_embeddings}: {report['coverage']:.1%} of "
-                    f"{report['tokens']} tokens found ({report['found_exact']} exact, "
-                    f"{report['found_lowercase']} lowercased), {report['missing']} left at "
-                    f"their initialisation")
+            self.notes += describe_coverage(self.coverage, init_embeddings)
         net = self.model.network
         if cfg.freeze_embeddings:
             net.encoder.tok_emb.weight.requires_grad_(False)

@@ -88,3 +88,9 @@ def copy_encoder(model: TranslationModel, pretrained: ContextualModel,
         encoder.tok_emb.weight[model.arch.pad_id].zero_()  # padding is the decoder's start
     return {"from": os.fspath(path), "tensors": len(state),
             "parameters": sum(int(t.numel()) for t in state.values())}
+
+
+def describe_warm_start(report: dict[str, Any]) -> str:
+    """The line :func:`copy_encoder`'s report prints."""
+    return (f"encoder warm-started from {report['from']}: {report['tensors']} tensors, "
+            f"{report['parameters']:,} parameters")
