@@ -80,6 +80,82 @@ def test_masking_rates_and_specials():
     assert torch.equal(inputs.reshape(-1)[untouched], ids.reshape(-1)[untouched])
 
 
+def test_whole_word_masking_masks_every_piece_of_a_chosen_word():
+    g = torch.Generator().manual_seed(0)
+    continues = torch.zeros(1000, dtype=torch.bool)
+    continues[500:] = True  # ids 500+ continue the word before them
+    masker = Masker(vocab_size=1000, mask_id=4, special_ids=[0, 1, 2, 3, 4], generator=g,
+                    continues_word=continues)
+    # Words of one to three pieces: a start (5..499) then 0-2 continuations (500..999).
+    rng = np.random.default_rng(0)
+    pieces = []
+    while len(pieces) < 64 * 128:
+        pieces += [int(rng.integers(5, 500))] + [int(x) for x in
+                                                  rng.integers(500, 1000, rng.integers(0, 3))]
+    ids = torch.tensor(pieces[:64 * 128]).view(64, 128)
+    ids[:, 0] = 2
+    inputs, positions, targets = masker(ids)
+    chosen = torch.zeros(ids.numel(), dtype=torch.bool)
+    chosen[positions] = True
+    flat = ids.reshape(-1)
+    inner = continues[flat] & (torch.arange(flat.numel()) % 128 != 0)
+    inner[torch.arange(flat.numel()) % 128 == 1] = False  # the piece after [CLS] starts a word
+    follows = inner.nonzero().squeeze(1)
+    assert torch.equal(chosen[follows], chosen[follows - 1])  # a word is masked whole or not
+    assert abs(len(positions) / ids.numel() - 0.15) < 0.02
+    assert not (positions % 128 == 0).any() and torch.equal(targets, flat[positions])
+    with pytest.raises(TokvecError, match="1000 entries for a vocabulary of 999"):
+        Masker(999, 4, [0, 1, 2, 3, 4], continues_word=continues)
+
+
+def test_wordpiece_continuations_are_the_double_hash_pieces(tmp_path):
+    corpus = _corpus(tmp_path / "c.txt")
+    tok = Tokenizer.train([corpus], kind="wordpiece", vocab_size=120, lowercase=True)
+    table = tok.continues_word()
+    vocab = tok.hf.get_vocab()
+    assert table.shape == (tok.vocab_size,) and table.any()
+    assert all(table[i] == t.startswith("##") for t, i in vocab.items())
+    for kind, mark in (("bpe", "\u0120"), ("unigram", "\u2581")):
+        sub = Tokenizer.train([corpus], kind=kind, vocab_size=150)
+        table = sub.continues_word()
+        starts = [t for t, i in sub.hf.get_vocab().items() if not table[i]]
+        assert any(t.startswith(mark) for t in starts) and table.any()
+        assert all(t.startswith(mark) or t.startswith("[") for t in starts)
+    assert not Tokenizer.train([corpus], kind="word").continues_word().any()
+
+
+def test_bf16_whole_word_run_learns_records_and_resumes_exactly(tmp_path):
+    corpus = _corpus(tmp_path / "c.txt")
+    Tokenizer.train([corpus], kind="wordpiece", vocab_size=120, lowercase=True).save(
+        tmp_path / "tok")
+    opts = {**TINY, "steps": 40, "checkpoint_every": 0, "tokenizer": str(tmp_path / "tok"),
+            "precision": "bf16", "mask_unit": "word"}
+    pretrain([corpus], tmp_path / "full", opts)
+    log = [json.loads(line) for line in (tmp_path / "full" / "training.jsonl").open()]
+    assert log[-1]["loss"] < log[0]["loss"] - 0.5
+    training = json.loads((tmp_path / "full" / "config.json").read_text())["training"]
+    assert training["precision"] == "bf16" and training["mask_unit"] == "word"
+    full = load_contextual(tmp_path / "full")
+    assert all(v.dtype == torch.float32 for v in full.module.state_dict().values())
+
+    def interrupt(step, loss):
+        if step == 15:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    assert pretrain([corpus], tmp_path / "part", opts, on_step=interrupt).interrupted
+    with pytest.raises(TokvecError, match="--precision cannot change when resuming"):
+        pretrain([corpus], tmp_path / "part", {"precision": "fp32"}, resume=True)
+    pretrain([corpus], tmp_path / "part", {}, resume=True)
+    part = load_contextual(tmp_path / "part")
+    for name, value in full.module.state_dict().items():
+        torch.testing.assert_close(part.module.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TokvecError, match="--mask-unit applies to --arch bert only"):
+        pretrain([corpus], tmp_path / "l", {**TINY, "arch": "bilstm", "mask_unit": "word"})
+    with pytest.raises(TokvecError, match="precision must be one of fp32, bf16"):
+        pretrain([corpus], tmp_path / "l", {**TINY, "precision": "fp16"})
+    assert not (tmp_path / "l").exists()
+
+
 def test_weight_decay_only_on_matrices():
     enc = TransformerEncoder(EncoderConfig(50, 8, 1, 2, 16, 8))
     decay, no_decay = param_groups([enc], 0.1)

@@ -298,6 +298,34 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return self.hf.get_vocab_size()
 
+    def continues_word(self) -> np.ndarray:
+        """One bool per id: ``True`` for a piece that continues the word before it.
+
+        WordPiece marks continuations with ``##``; byte-level BPE and unigram mark word
+        *starts* (``Ġ``, ``▁``), so there a piece without the mark continues a word. Word-level
+        kinds and special tokens never continue one. Whole-word masking reads this.
+
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "c.txt")
+        >>> _ = open(path, "w").write("playing played plays player\\n" * 20)
+        >>> tok = Tokenizer.train([path], kind="wordpiece", vocab_size=40)
+        >>> pieces = [tok.hf.id_to_token(int(i)) for i in tok.continues_word().nonzero()[0]]
+        >>> all(p.startswith("##") for p in pieces) and len(pieces) > 0
+        True
+        """
+        size = self.vocab_size
+        table = np.zeros(size, dtype=bool)
+        if self.kind in WORD_LEVEL_KINDS:
+            return table
+        specials = set(DEFAULT_SPECIALS)
+        start_mark = {"bpe": "\u0120", "unigram": "\u2581"}.get(self.kind)
+        for token, index in self.hf.get_vocab().items():
+            if index >= size or token in specials:
+                continue
+            table[index] = (token.startswith("##") if start_mark is None
+                            else not token.startswith(start_mark))
+        return table
+
     def token_to_id(self, token: str) -> int | None:
         return self.hf.token_to_id(token)
 

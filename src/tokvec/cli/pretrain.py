@@ -85,6 +85,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "table, fills masked positions; the saved model is the discriminator)")
     p.add_argument("--norm", choices=("pre", "post"), default=None,
                    help="bert LayerNorm placement (default pre)")
+    p.add_argument("--mask-unit", choices=("token", "word"), default=None,
+                   help="bert: mask single pieces (default token) or whole words, all pieces "
+                        "of a chosen word together")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+                   help="bf16: bfloat16 matrix products under autocast, fp32 weights and "
+                        "optimizer (fast on CPUs with AVX-512 BF16 or AMX; default fp32)")
     p.add_argument("--resume", action="store_true",
                    help="continue from MODEL_DIR/checkpoint (architecture and optimizer "
                         "settings come from it; --steps/--epochs may be raised)")
@@ -95,7 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..contextual.pretrain import pretrain
 
-    names = ["arch", "objective", "schedule", "norm", "encoding_errors"] + [o[1] for o in _OPTIONS]
+    names = ["arch", "objective", "schedule", "norm", "mask_unit", "precision",
+             "encoding_errors"] + [o[1] for o in _OPTIONS]
     options = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     result = pretrain(args.corpus, args.output, options, resume=args.resume,
                       progress=show_progress())

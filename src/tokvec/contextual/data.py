@@ -119,10 +119,25 @@ class BlockOrder:
 
 
 class Masker:
-    """Dynamic BERT masking (15%; 80% ``[MASK]``, 10% random token, 10% unchanged)."""
+    """Dynamic BERT masking (15%; 80% ``[MASK]``, 10% random token, 10% unchanged).
+
+    With ``continues_word`` (one bool per id, :meth:`~tokvec.tokenization.Tokenizer.
+    continues_word`) masking is by **whole words** (Devlin et al.'s whole-word masking): each
+    word is chosen with probability ``prob`` and then all of its pieces are masked, so about the
+    same share of tokens is masked; the 80/10/10 split is still drawn per piece.
+
+    >>> import torch
+    >>> cont = torch.tensor([False] * 5 + [False, True, False])  # id 6 continues a word
+    >>> masker = Masker(8, mask_id=4, special_ids=[0, 1, 2, 3, 4], prob=0.5,
+    ...                 continues_word=cont, generator=torch.Generator().manual_seed(0))
+    >>> inputs, positions, targets = masker(torch.tensor([[1, 5, 6, 7, 5, 6]]))
+    >>> all((p in positions) == (p + 1 in positions) for p in (1, 4))  # 5 and 6 go together
+    True
+    """
 
     def __init__(self, vocab_size: int, mask_id: int, special_ids: Sequence[int],
-                 prob: float = 0.15, generator: torch.Generator | None = None) -> None:
+                 prob: float = 0.15, generator: torch.Generator | None = None,
+                 continues_word: torch.Tensor | np.ndarray | None = None) -> None:
         if not 0.0 < prob < 1.0:
             raise TokvecError(f"mask probability must be in (0, 1), got {prob}")
         self.mask_id = mask_id
@@ -132,13 +147,29 @@ class Masker:
         keep[self.special] = False
         self.ordinary = keep.nonzero().squeeze(1)
         self.generator = generator if generator is not None else torch.Generator()
+        self.continues_word: torch.Tensor | None = None
+        if continues_word is not None:
+            table = torch.as_tensor(continues_word, dtype=torch.bool)
+            if table.shape != (vocab_size,):
+                raise TokvecError(f"the word-continuation table has {table.numel()} entries for "
+                                  f"a vocabulary of {vocab_size}")
+            self.continues_word = table & keep
+
+    def _choose(self, flat: torch.Tensor, candidate: torch.Tensor) -> torch.Tensor:
+        g = self.generator
+        if self.continues_word is None:
+            return (torch.rand(flat.shape, generator=g) < self.prob) & candidate
+        # Number the words: a piece that does not continue one starts a new word.
+        word = torch.cumsum(~self.continues_word[flat], 0) - 1
+        picked = torch.rand(int(word[-1]) + 1, generator=g) < self.prob
+        return picked[word] & candidate
 
     def __call__(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(inputs, positions, targets)``: corrupted ids, flat masked positions, true ids."""
         g = self.generator
         flat = ids.reshape(-1)
         candidate = ~torch.isin(flat, self.special)
-        chosen = (torch.rand(flat.shape, generator=g) < self.prob) & candidate
+        chosen = self._choose(flat, candidate)
         positions = chosen.nonzero().squeeze(1)
         if positions.numel() == 0:  # a tiny batch that drew no mask: take its first token
             positions = candidate.nonzero().squeeze(1)[:1]

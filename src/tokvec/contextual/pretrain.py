@@ -53,10 +53,12 @@ from .data import BlockOrder, Masker, PackedBlocks, prepare_stream, prepare_toke
 from .distributed import DistContext, init_distributed
 from .model import HEAD_PREFIX, ContextualModel
 from .optim import lr_factor, make_adamw, param_groups, set_lr
+from .precision import check_precision, training_autocast
 
 WORK = "work"
 # Options that may change when resuming; all others come from the checkpoint.
 RUN_FIELDS = ("steps", "epochs", "max_minutes", "threads", "checkpoint_every", "log_every")
+MASK_UNITS = ("token", "word")
 
 
 @dataclass
@@ -80,6 +82,8 @@ class PretrainOptions:
     dropout: float = 0.1
     clip: float = 1.0
     mask_prob: float = 0.15
+    mask_unit: str = "token"  # bert: "token" (BERT's) or "word" (whole-word masking)
+    precision: str = "fp32"  # "bf16": bfloat16 matrix products under autocast
     norm: str = "pre"
     vocab_size: int = 30000
     tokenizer: str | None = None
@@ -139,6 +143,13 @@ def resolve_options(given: dict[str, Any] | PretrainOptions | None,
     if opts.max_minutes is not None and not opts.max_minutes > 0:
         raise TokvecError(f"--max-minutes must be positive, got {opts.max_minutes}")
     opts.arch_config(opts.vocab_size)  # fail on a bad architecture before any work is done
+    check_precision(opts.precision)
+    if opts.mask_unit not in MASK_UNITS:
+        raise TokvecError(f"--mask-unit must be one of {', '.join(MASK_UNITS)}, "
+                          f"got {opts.mask_unit!r}")
+    if opts.mask_unit != "token" and opts.arch != "bert":
+        raise TokvecError(f"--mask-unit applies to --arch bert only (a {opts.arch} model "
+                          f"masks nothing)")
     electra.check_options(opts, given)
     return opts
 
@@ -269,7 +280,8 @@ class _Run:
         if opts.arch == "bert":
             self.masker = Masker(arch.vocab_size, tok.token_to_id(MASK),
                                  [tok.token_to_id(t) for t in (PAD, CLS, SEP, MASK)],
-                                 opts.mask_prob)
+                                 opts.mask_prob, continues_word=tok.continues_word()
+                                 if opts.mask_unit == "word" else None)
         self.optimizer = make_adamw(param_groups([self.objective], opts.weight_decay), opts.lr)
         if saved is not None:
             restore_optimizer(self.optimizer, opt_arrays, saved["optimizer_groups"])
@@ -310,10 +322,12 @@ class _Run:
         if opts.arch == "bert":
             self.masker.generator.manual_seed(seed + 1)
             inputs, positions, targets = self.masker(batch)
-            loss = self.trainer(inputs.to(ctx.device), positions.to(ctx.device),
-                                targets.to(ctx.device))
+            with training_autocast(ctx.device, opts.precision):
+                loss = self.trainer(inputs.to(ctx.device), positions.to(ctx.device),
+                                    targets.to(ctx.device))
         else:
-            loss = self.trainer(batch.to(ctx.device))
+            with training_autocast(ctx.device, opts.precision):
+                loss = self.trainer(batch.to(ctx.device))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = nn.utils.clip_grad_norm_(self.objective.parameters(), opts.clip)

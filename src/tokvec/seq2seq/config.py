@@ -21,12 +21,12 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..contextual.config import ACTIVATIONS, NORMS, POSITIONS, EncoderConfig
+from ..contextual.precision import PRECISIONS
 from ..errors import TokvecError
 
 SCHEDULES = ("inverse-sqrt", "linear", "cosine")
 SEGMENTERS = ("none", "char", "jieba")
 SUBWORD_KINDS = ("bpe", "unigram")
-PRECISIONS = ("fp32", "bf16")
 METRICS = ("bleu", "loss")
 
 

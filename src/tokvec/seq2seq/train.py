@@ -44,6 +44,7 @@ from ..contextual.checkpoint import (
 )
 from ..contextual.distributed import DistContext, init_distributed
 from ..contextual.optim import lr_factor, make_adamw, param_groups, set_lr
+from ..contextual.precision import training_autocast
 from ..contextual.pretrain import WORK, TrainingLog, stop_signals
 from ..contextual.pretrain import _remove_work as remove_work
 from ..errors import TokvecError, TrainingDiverged
@@ -314,7 +315,7 @@ class _Run:
             tgt = [self.data.tgt[i] for i in index]
             tgt_in = pad_batch(tgt, sp.pad, prefix=sp.bos).to(ctx.device)
             tgt_out = pad_batch(tgt, sp.pad, suffix=sp.eos).to(ctx.device)
-            with torch.autocast(ctx.device.type, torch.bfloat16, cfg.precision == "bf16"):
+            with training_autocast(ctx.device, cfg.precision):
                 loss, n = self.trainer(src, tgt_in, tgt_out, sp.pad, cfg.label_smoothing)
             (loss / (total_tokens or n)).backward()
             loss_sum += float(loss.detach())
