@@ -58,6 +58,33 @@ def test_freeze_encoder_trains_only_the_output_layer(setup):
     assert all(torch.equal(base[k], tuned[k]) for k in base)
 
 
+def test_layer_decay_gives_each_depth_its_own_rate(setup):
+    from tokvec.classify.heads import EncoderClassifier
+    from tokvec.classify.optim import layer_depths, make_optimizers
+
+    d, train, dev = setup
+    network = EncoderClassifier(load_contextual(d / "bert").module, 16, 2)
+    cfg = FinetuneConfig(head="encoder", layer_decay=0.5).resolved()
+    (opt,) = make_optimizers(network, cfg)
+    depths, top = layer_depths(network)
+    assert top == 2  # one block: embeddings 0, block 1, classifier and final norm 2
+    scale = {id(p): g["lr_scale"] for g in opt.param_groups for p in g["params"]}
+    assert set(scale) == {id(p) for p in network.parameters()}
+    enc = network.encoder
+    assert scale[id(enc.tok_emb.weight)] == 0.25 and scale[id(enc.blocks[0].qkv.weight)] == 0.5
+    assert scale[id(network.out.weight)] == 1.0
+    assert all(g["weight_decay"] == 0.0 for g in opt.param_groups
+               if any(p.ndim < 2 for p in g["params"]))
+    tuned = finetune(str(d / "bert"), d / "task-decay", train, dev, None,
+                     FinetuneConfig(head="encoder", lr=3e-3, epochs=6, batch_size=16,
+                                    layer_decay=0.8), log=None)
+    assert tuned.metrics["dev"]["accuracy"] >= 0.9
+    with pytest.raises(TokvecError, match="--layer-decay applies to the encoder head only"):
+        FinetuneConfig(head="bag", layer_decay=0.8).resolved()
+    with pytest.raises(TokvecError, match=r"layer decay must be in \(0, 1\]"):
+        FinetuneConfig(head="encoder", layer_decay=1.5).resolved()
+
+
 def test_texts_beyond_the_window_are_cut_with_a_warning(setup):
     d, train, dev = setup
     long = write_tsv(d / "long.tsv", [*make_rows(40, 1), ("pos", "superb " * 40)])

@@ -34,7 +34,8 @@ HEAD_DEFAULTS: dict[str, dict[str, Any]] = {
                "max_len": 256, "hidden": 128, "pool": "max", "grad_clip": 5.0},
     "encoder": {"optimizer": "adamw", "lr": 1e-4, "batch_size": 32, "epochs": 3,
                 "dropout": 0.1, "weight_decay": 0.01, "schedule": "linear", "warmup": 0.1,
-                "patience": 2, "max_len": None, "pool": "cls", "grad_clip": 1.0},
+                "patience": 2, "max_len": None, "pool": "cls", "grad_clip": 1.0,
+                "layer_decay": 1.0},
 }
 
 
@@ -62,6 +63,8 @@ class FinetuneConfig:
     widths: list[int] = field(default_factory=lambda: [3, 4, 5])
     layers: int = 1
     pool: str | None = None
+    # encoder head: layer-wise learning-rate decay; layer l of L trains at lr * decay^(L - l)
+    layer_decay: float | None = None
     seed: int = 0
     threads: int | None = None
     # vocabulary when training from scratch (base "none") or extending a static base
@@ -105,6 +108,10 @@ class FinetuneConfig:
             where = f"choose one of {', '.join(allowed)}" if allowed else "it has no pooling"
             raise TokvecError(f"pooling {self.pool!r} does not apply to the {self.head} head; "
                               f"{where}")
+        if self.layer_decay is not None and self.head != "encoder":
+            raise TokvecError("--layer-decay applies to the encoder head only")
+        if self.layer_decay is not None and not 0.0 < self.layer_decay <= 1.0:
+            raise TokvecError(f"layer decay must be in (0, 1], got {self.layer_decay}")
         if self.bigrams and self.head != "bag":
             raise TokvecError("--bigrams applies to the bag head only")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:

@@ -3,6 +3,10 @@
 Static embedding tables have sparse gradients: ``sgd`` updates them directly, ``adam``/``adamw``
 use :class:`RowAdam` (lazy Adam: only the rows a batch touches) for them and Adam/AdamW for the
 rest. Weight decay applies to weight matrices only, never to embedding tables, biases or norms.
+With ``layer_decay`` below 1 (encoder head), each depth of the encoder gets its own groups and
+learning rate: the classifier and the final norm train at ``lr``, the top block at
+``lr * decay``, ..., the embeddings at ``lr * decay^(L + 1)`` (Howard and Ruder's
+discriminative fine-tuning, as used for ELECTRA); ``lr_scale`` in each group says how much.
 
 >>> import torch
 >>> from tokvec.classify.config import FinetuneConfig
@@ -109,6 +113,8 @@ def make_optimizers(network: torch.nn.Module, cfg: FinetuneConfig) -> list[torch
             no_decay.append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.layer_decay is not None and cfg.layer_decay != 1.0:
+        groups = _by_depth(network, groups, cfg.layer_decay)
     groups = [g for g in groups if g["params"]]
     if cfg.optimizer == "sgd":
         if sparse:
@@ -129,3 +135,33 @@ def _encoder_tables(network: torch.nn.Module) -> list[torch.nn.Parameter]:
     if isinstance(network, StaticClassifier):
         return []
     return [m.weight for m in network.modules() if isinstance(m, torch.nn.Embedding)]
+
+
+def layer_depths(network: torch.nn.Module) -> tuple[dict[int, int], int]:
+    """Depth of each parameter of an encoder classifier, by ``id``: 0 for the embeddings,
+    ``l`` for block ``l`` (1-based); everything else (the final norm, the classifier) is at
+    the top depth, ``L + 1``, which is also returned."""
+    encoder = getattr(network, "encoder", None)
+    blocks = getattr(encoder, "blocks", None)
+    if not isinstance(blocks, torch.nn.ModuleList):
+        raise TokvecError("--layer-decay needs a Transformer encoder (a bert model); this base "
+                          "has no blocks to decay over")
+    top = len(blocks) + 1
+    depths = {id(p): top for p in network.parameters()}
+    for name, module in encoder.named_children():
+        if name in ("tok_emb", "pos_emb", "emb_norm"):
+            depths.update({id(p): 0 for p in module.parameters()})
+    for layer, block in enumerate(blocks, start=1):
+        depths.update({id(p): layer for p in block.parameters()})
+    return depths, top
+
+
+def _by_depth(network: torch.nn.Module, groups: list[dict[str, Any]],
+              decay: float) -> list[dict[str, Any]]:
+    depths, top = layer_depths(network)
+    split = []
+    for group in groups:
+        for depth in range(top, -1, -1):
+            params = [p for p in group["params"] if depths[id(p)] == depth]
+            split.append({**group, "params": params, "lr_scale": decay ** (top - depth)})
+    return split

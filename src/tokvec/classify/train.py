@@ -231,7 +231,8 @@ def _train_loop(model: TaskModel, cfg: FinetuneConfig, run: _Run, enc: dict[str,
     assert cfg.epochs is not None and cfg.batch_size is not None and cfg.lr is not None
     steps_per_epoch = math.ceil(n_train / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
-    base_lrs = [[cfg.lr for _ in opt.param_groups] for opt in optimizers]
+    base_lrs = [[cfg.lr * group.get("lr_scale", 1.0) for group in opt.param_groups]
+                for opt in optimizers]
     sparse_ids = ({id(p) for p in model.network.embedding_parameters()}
                   if isinstance(model.network, StaticClassifier) else set())
     dense = [p for p in model.network.parameters()

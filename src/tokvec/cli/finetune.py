@@ -85,6 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=positive_int, default=1, help="bilstm: layers (default 1)")
     p.add_argument("--pool", choices=("cls", "mean", "max"),
                    help="encoder: cls (default) or mean; bilstm: max (default) or mean")
+    p.add_argument("--layer-decay", type=positive_float, metavar="D",
+                   help="encoder: layer-wise learning-rate decay; the classifier trains at "
+                        "--lr, the top block at lr*D, the embeddings at lr*D^(layers+1) "
+                        "(default 1: one rate)")
     p.add_argument("--grad-clip", type=nonneg_float,
                    help="clip the gradient norm of dense weights (0: off; default 5, encoder 1)")
     p.add_argument("--dim", type=positive_int, default=100, help="BASE none: vector size")
@@ -123,7 +127,8 @@ def _run(args: argparse.Namespace) -> int:
         max_len=args.max_len, train_embeddings=args.train_embeddings,
         freeze_encoder=args.freeze_encoder, bigrams=args.bigrams, buckets=args.buckets,
         hidden=args.hidden, filters=args.filters, widths=args.widths, layers=args.layers,
-        pool=args.pool, seed=args.seed, threads=args.threads, dim=args.dim,
+        pool=args.pool, layer_decay=args.layer_decay, seed=args.seed, threads=args.threads,
+        dim=args.dim,
         tokenizer=args.tokenizer, lowercase=args.lowercase, min_count=args.min_count,
         extend_vocab=args.extend_vocab, grad_clip=args.grad_clip,
         checkpoint_interval=args.checkpoint_interval, calibrate=args.calibrate,
