@@ -1,10 +1,11 @@
 """Benchmark: tokvec's masked-LM pretraining against HuggingFace ``BertForMaskedLM``.
 
 Both train the same configuration (hidden 256, 4 layers, 4 heads, FFN 1024, seq 128, batch 32,
-AdamW, fp32, CPU, 2 threads) on the same packed blocks of the English corpus (same WordPiece
-tokenizer, same masks: 15%, 80/10/10, drawn per step from the same seeds), with the same learning
-rate schedule, weight-decay rule and gradient clipping. Each runs in its own child process, so
-peak RSS is per run. Reported: tokens/s (after warm-up steps), peak RSS, training loss at equal
+AdamW, CPU, 2 threads; fp32, or both under bf16 autocast with ``--precision bf16``) on the same
+packed blocks of the English corpus (same WordPiece tokenizer, same masks: 15%, 80/10/10, drawn
+per step from the same seeds), with the same learning rate schedule, weight-decay rule and
+gradient clipping. Each runs in its own child process, so peak RSS is per run. Reported:
+tokens/s (after warm-up steps), peak RSS, training loss at equal
 token counts, and the loss on held-out blocks after training.
 
 Run timings alone::
@@ -90,6 +91,7 @@ def child(args: argparse.Namespace) -> None:
     from tokvec.contextual.checkpoint import step_seed
     from tokvec.contextual.data import Masker, PackedBlocks
     from tokvec.contextual.optim import lr_factor, param_groups
+    from tokvec.contextual.precision import training_autocast
 
     torch.set_num_threads(args.threads)
     meta = json.loads(args.meta)
@@ -147,7 +149,8 @@ def child(args: argparse.Namespace) -> None:
         ids = (blocks.batch(np.arange(step * batch, (step + 1) * batch))
                if line_batches is None else line_batches[step])
         inputs, positions, targets = masker(ids)
-        loss = loss_of(inputs, positions, targets)
+        with training_autocast(torch.device("cpu"), args.precision):
+            loss = loss_of(inputs, positions, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -161,7 +164,7 @@ def child(args: argparse.Namespace) -> None:
     cpu = time.process_time() - cpu_start
     model.eval()
     eval_losses = []
-    with torch.no_grad():
+    with torch.no_grad(), training_autocast(torch.device("cpu"), args.precision):
         first = args.steps * batch
         for k in range(0, EVAL_BLOCKS, batch):
             masker.generator.manual_seed(10_000 + k)
@@ -207,7 +210,8 @@ def _steps_for(batches: list, budget: int, pad: int) -> int:
 def run_child(name: str, args: argparse.Namespace, work: Path, meta: dict) -> dict:
     cmd = [sys.executable, __file__, "--child", name, "--work", str(work), "--meta",
            json.dumps(meta), "--steps", str(args.steps), "--warmup-steps",
-           str(args.warmup_steps), "--threads", str(args.threads)]
+           str(args.warmup_steps), "--threads", str(args.threads), "--precision",
+           args.precision]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
@@ -235,7 +239,7 @@ def report(args: argparse.Namespace, meta: dict, results: dict[str, dict]) -> st
              "hf-lines": "transformers BertForMaskedLM, line by line, dynamic padding"}
     lines = [
         f"Run {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on {_cpu_name()} "
-        f"({os.cpu_count()} cores, shared with other work), {args.threads} threads, torch "
+        f"({os.cpu_count()} cores), {args.threads} threads, {args.precision}, torch "
         f"{torch.__version__}, transformers {transformers.__version__}; WordPiece |V| = "
         f"{meta['vocab_size']}; every run trains on {args.steps * tokens_per_step:,} real "
         f"tokens, the first {args.warmup_steps} steps untimed.",
@@ -296,6 +300,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: both systems under torch.autocast (bfloat16 matrix products)")
     parser.add_argument("--only", choices=RUNS, help="run one of them only")
     parser.add_argument("--child", choices=RUNS, help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)

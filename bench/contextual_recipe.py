@@ -77,9 +77,11 @@ def run_row(name: str, flags: list[str], args: argparse.Namespace, work: Path) -
     pretrain_s = time.time() - start
     training = json.loads((model / "config.json").read_text())["training"]
     steps = [json.loads(line) for line in (model / "training.jsonl").open()]
-    wic = json.loads(_run([*TOKVEC, "evaluate", str(model), "--wic", str(args.wic), "--json"],
-                          log))
-    wic = next(iter(wic.values()))
+    wic = {"auc": None}
+    if args.wic != "none":
+        scores = json.loads(_run([*TOKVEC, "evaluate", str(model), "--wic", str(args.wic),
+                                  "--json"], log))
+        wic = next(iter(scores.values()))
     tasks = Path(args.task_dir)
     _run([*TOKVEC, "finetune", str(model), "-o", str(task), "--head", "encoder",
                    "--train", str(tasks / "train.tsv"), "--dev", str(tasks / "dev.tsv"),
@@ -100,13 +102,17 @@ def run_row(name: str, flags: list[str], args: argparse.Namespace, work: Path) -
             "finetune_epochs": args.epochs}
 
 
+def _auc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def table(rows: dict[str, dict]) -> str:
     out = ["| row | flags | steps | tokens | tokens/s | loss | WiC AUC | dev acc | test acc |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in rows.items():
         out.append(f"| {name} | `{r['flags'] or '(defaults)'}` | {r['steps']:,} | "
                    f"{r['tokens'] / 1e6:.2f}M | {r['tokens_per_s']:,.0f} | {r['final_loss']:.2f} | "
-                   f"{r['wic_auc']:.3f} | {r['dev_accuracy']:.3f} | {r['test_accuracy']:.3f} |")
+                   f"{_auc(r['wic_auc'])} | {r['dev_accuracy']:.3f} | {r['test_accuracy']:.3f} |")
     return "\n".join(out)
 
 
@@ -117,7 +123,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0, help="pretraining budget per row")
     parser.add_argument("--corpus", default=CORPUS)
     parser.add_argument("--task-dir", default=TASK_DIR)
-    parser.add_argument("--wic", default=str(WIC))
+    parser.add_argument("--wic", default=str(WIC),
+                        help="WiC pairs file ('none' to skip, e.g. for a Chinese corpus)")
     parser.add_argument("--epochs", type=int, default=3, help="fine-tuning epochs")
     parser.add_argument("--finetune-flags", default="",
                         help="extra finetune flags, e.g. '--max-len 128'")
@@ -151,7 +158,7 @@ def main() -> None:
             tmp_out = out.with_suffix(out.suffix + ".tmp")
             tmp_out.write_text(json.dumps(done, indent=1) + "\n")
             tmp_out.replace(out)
-            print(f"{name}: WiC {result['wic_auc']:.3f}, test accuracy "
+            print(f"{name}: WiC {_auc(result['wic_auc'])}, test accuracy "
                   f"{result['test_accuracy']:.3f}", file=sys.stderr)
     print(table({n: done["rows"][n] for n, _ in rows if n in done["rows"]}))
 

@@ -247,3 +247,13 @@ def test_cli_errors_are_one_line(tmp_path):
     proc = _cli("pretrain", str(corpus), "-o", str(tmp_path / "m"), "--seq-len", "4096")
     assert proc.returncode == 2 and "fewer than one block" in proc.stderr
     assert not (tmp_path / "m").exists()  # nothing half-made is left behind
+
+
+def test_auto_precision_is_resolved_and_recorded(tmp_path):
+    from tokvec.contextual.precision import resolve_precision
+
+    corpus = _corpus(tmp_path / "c.txt", lines=40)
+    pretrain([corpus], tmp_path / "m", {**TINY, "steps": 2, "precision": "auto"})
+    training = json.loads((tmp_path / "m" / "config.json").read_text())["training"]
+    assert training["precision"] == resolve_precision("auto", torch.device("cpu"))
+    assert training["precision"] in ("fp32", "bf16")

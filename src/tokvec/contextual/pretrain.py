@@ -53,7 +53,7 @@ from .data import BlockOrder, Masker, PackedBlocks, prepare_stream, prepare_toke
 from .distributed import DistContext, init_distributed
 from .model import HEAD_PREFIX, ContextualModel
 from .optim import lr_factor, make_adamw, param_groups, set_lr
-from .precision import check_precision, training_autocast
+from .precision import PRECISIONS, check_precision, resolve_precision, training_autocast
 
 WORK = "work"
 # Options that may change when resuming; all others come from the checkpoint.
@@ -143,7 +143,7 @@ def resolve_options(given: dict[str, Any] | PretrainOptions | None,
     if opts.max_minutes is not None and not opts.max_minutes > 0:
         raise TokvecError(f"--max-minutes must be positive, got {opts.max_minutes}")
     opts.arch_config(opts.vocab_size)  # fail on a bad architecture before any work is done
-    check_precision(opts.precision)
+    check_precision(opts.precision, (*PRECISIONS, "auto"))
     if opts.mask_unit not in MASK_UNITS:
         raise TokvecError(f"--mask-unit must be one of {', '.join(MASK_UNITS)}, "
                           f"got {opts.mask_unit!r}")
@@ -239,6 +239,7 @@ class _Run:
         if resume:
             saved, weights, opt_arrays, tok = read_checkpoint(out)
         self.opts = opts = resolve_options(options, saved["options"] if saved else None)
+        opts.precision = resolve_precision(opts.precision, ctx.device)  # "auto" made concrete
         torch.set_num_threads(opts.threads or max(1, (os.cpu_count() or 1)
                                                   // ctx.local_world_size))
         work = out / WORK
