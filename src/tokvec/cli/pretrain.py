@@ -91,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="bf16: bfloat16 matrix products under autocast, fp32 weights and "
                         "optimizer (fast on CPUs with AVX-512 BF16 or AMX, and on GPUs); "
-                        "auto: bf16 where the hardware has it, else fp32 (default fp32)")
+                        "auto (default): bf16 where the hardware has it, else fp32")
     p.add_argument("--resume", action="store_true",
                    help="continue from MODEL_DIR/checkpoint (architecture and optimizer "
                         "settings come from it; --steps/--epochs may be raised)")
