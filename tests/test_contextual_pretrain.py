@@ -257,3 +257,14 @@ def test_auto_precision_is_resolved_and_recorded(tmp_path):
     training = json.loads((tmp_path / "m" / "config.json").read_text())["training"]
     assert training["precision"] == resolve_precision("auto", torch.device("cpu"))
     assert training["precision"] in ("fp32", "bf16")
+
+
+def test_a_budget_alone_runs_past_one_epoch(tmp_path):
+    corpus = _corpus(tmp_path / "c.txt", lines=40)
+    result = pretrain([corpus], tmp_path / "m", {**TINY, "log_every": 1000,
+                                                 "max_minutes": 0.03})
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())["training"]
+    per_epoch = cfg["total_steps"] // 100_000
+    assert per_epoch >= 1 and result.steps > 2 * per_epoch  # epochs, not one
+    assert cfg["warmup_steps"] == max(1, per_epoch // 20)
+    assert result.seconds >= 1.8

@@ -59,6 +59,7 @@ WORK = "work"
 # Options that may change when resuming; all others come from the checkpoint.
 RUN_FIELDS = ("steps", "epochs", "max_minutes", "threads", "checkpoint_every", "log_every")
 MASK_UNITS = ("token", "word")
+BUDGET_EPOCHS = 100_000  # the step limit of a run bounded by --max-minutes alone
 
 
 @dataclass
@@ -256,8 +257,14 @@ class _Run:
         self.blocks = PackedBlocks(stream, opts.seq_len, tok.token_to_id(CLS))
         self.order = BlockOrder(self.blocks.n_blocks, opts.batch_size, ctx.rank,
                                 ctx.world_size, opts.seed)
-        self.total = opts.steps or (opts.epochs or 1) * self.order.steps_per_epoch
-        self.warmup = opts.warmup if opts.warmup is not None else max(1, self.total // 20)
+        epoch = self.order.steps_per_epoch
+        # A time budget alone runs until it is spent, over as many epochs as that takes (the
+        # decay follows the clock); otherwise --steps, --epochs or one epoch.
+        self.budget_only = bool(opts.max_minutes) and opts.steps is None and opts.epochs is None
+        self.total = (opts.steps or (opts.epochs or 1) * epoch if not self.budget_only
+                      else BUDGET_EPOCHS * epoch)
+        self.warmup = opts.warmup if opts.warmup is not None else max(
+            1, (epoch if self.budget_only else self.total) // 20)
         torch.manual_seed(opts.seed)
         arch = opts.arch_config(tok.vocab_size)
         self.model = ContextualModel.create(opts.arch, arch, tok)
@@ -368,7 +375,9 @@ class _Run:
 
         ctx, opts = self.ctx, self.opts
         per_step = opts.batch_size * opts.seq_len * ctx.world_size
-        bar = tqdm(total=self.total * per_step, initial=min(self.tokens, self.total * per_step),
+        planned = None if self.budget_only else self.total * per_step  # a budget: no token total
+        bar = tqdm(total=planned, initial=self.tokens if planned is None
+                   else min(self.tokens, planned),
                    desc=f"pretraining {opts.arch}", unit="tok", unit_scale=True,
                    disable=not self.progress, dynamic_ncols=True, leave=False)
         self.objective.train()
@@ -406,7 +415,9 @@ class _Run:
                                     "elapsed_s": round(self.elapsed, 2),
                                     **{k: round(ctx.all_mean(v / interval_steps), 5)
                                        for k, v in interval_extra.items()}})
-                    bar.set_postfix(loss=f"{loss_avg:.3f}", lr=f"{lr:.2e}")
+                    remaining = max(0.0, 60 * (opts.max_minutes or 0) - self.elapsed) / 60
+                    left = {"left": f"{remaining:.1f}min"} if opts.max_minutes else {}
+                    bar.set_postfix(loss=f"{loss_avg:.3f}", lr=f"{lr:.2e}", **left)
                     interval_loss, interval_steps, interval_tokens, interval_extra = 0.0, 0, 0, {}
                     interval_start = now
                 if stop or (save and not last):
