@@ -14,6 +14,9 @@ Run timings alone::
 
 (``--tokenizer DIR`` reuses a trained tokenizer; otherwise one is trained on the corpus, which
 takes a few minutes.) Needs ``transformers`` (``pip install transformers``; it keeps torch).
+
+Recipes and objectives at equal wall-clock budgets (MLM against ELECTRA, 30 minutes each, then
+WiC and fine-tuning) are ``bench/contextual_recipe.py``.
 """
 
 from __future__ import annotations
