@@ -27,7 +27,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import shlex
 import subprocess
@@ -36,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from contextual import _cpu_name  # bench/contextual.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = "/work/shared/data/en/corpus.txt"
 TASK_DIR = "/work/shared/data/en/movie-reviews"
@@ -43,16 +44,6 @@ WIC = ROOT / "tests" / "data" / "wic_small.tsv"
 TOKVEC = [sys.executable, "-m", "tokvec.cli"]
 RESULT = re.compile(r"dev accuracy ([0-9.]+) macro-F1 ([0-9.]+); test accuracy ([0-9.]+) "
                     r"macro-F1 ([0-9.]+)")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _run(cmd: list[str], log: Path) -> str:
